@@ -1,0 +1,1 @@
+"""Users, roles, agent profiles, presence and API tokens."""

@@ -1,0 +1,5 @@
+"""/channels"""
+
+from ninja import Router
+
+router = Router(tags=["channels"])

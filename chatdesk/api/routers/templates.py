@@ -1,0 +1,5 @@
+"""/templates"""
+
+from ninja import Router
+
+router = Router(tags=["templates"])

@@ -1,0 +1,5 @@
+"""/users"""
+
+from ninja import Router
+
+router = Router(tags=["users"])

@@ -1,0 +1,1 @@
+"""Contacts, chats and tickets, messages, comments, notifications and the chat timeline."""

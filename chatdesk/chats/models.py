@@ -1,0 +1,398 @@
+"""The conversation model: contacts, chats (live chats and tickets), messages, comments,
+notifications and the permanent chat timeline."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+def _valid(field: str, choices: type[models.TextChoices]) -> Q:
+    return Q(**{f"{field}__in": [c.value for c in choices]})
+
+
+class Contact(models.Model):
+    """The end-user: one phone number in E.164 form and a display name."""
+
+    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +27821234567")
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["phone"]
+        constraints = [
+            models.CheckConstraint(condition=Q(phone__startswith="+"), name="contact_phone_e164"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.phone})" if self.name else self.phone
+
+
+class ContactOptOut(models.Model):
+    """The contact said STOP on this channel: nothing may be sent there until they opt back in."""
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="opt_outs")
+    channel = models.ForeignKey(
+        "providers.Channel", on_delete=models.CASCADE, related_name="opt_outs"
+    )
+    keyword = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["contact", "channel"], name="optout_once_per_channel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact} opted out of {self.channel}"
+
+
+class ChatKind(models.TextChoices):
+    CHAT = "chat", "Chat"
+    TICKET = "ticket", "Ticket"
+
+
+class ChatStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+
+
+class TicketState(models.TextChoices):
+    UNASSIGNED = "unassigned", "Unassigned"
+    ASSIGNED = "assigned", "Assigned"
+    CLOSED = "closed", "Closed"
+
+
+class ClosedBy(models.TextChoices):
+    AGENT = "agent", "Agent"
+    SUPERVISOR = "supervisor", "Supervisor"
+    CONTACT = "contact", "Contact"
+    SYSTEM = "system", "System"
+
+
+class Chat(models.Model):
+    """One conversation between a contact and the desk on one channel.
+
+    A live chat (``kind=chat``) is ``open`` or ``closed``. A ticket (``kind=ticket``) is a
+    chat that could not go to an agent live; its ``ticket_state`` moves
+    unassigned → assigned → closed and can be reopened.
+    """
+
+    kind = models.CharField(max_length=8, choices=ChatKind.choices, default=ChatKind.CHAT)
+    status = models.CharField(max_length=8, choices=ChatStatus.choices, default=ChatStatus.OPEN)
+    ticket_state = models.CharField(
+        max_length=12, choices=TicketState.choices, null=True, blank=True
+    )
+    channel = models.ForeignKey("providers.Channel", on_delete=models.PROTECT, related_name="chats")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="chats")
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chats",
+    )
+    department = models.ForeignKey(
+        "routing.Department",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="chats",
+    )
+    created_at = models.DateTimeField()
+    queued_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set while the chat waits for a free agent."
+    )
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_response_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_by = models.CharField(max_length=12, choices=ClosedBy.choices, null=True, blank=True)
+    closed_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    last_inbound_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="The provider's timestamp of the contact's last message (the contact window).",
+    )
+    last_message_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=_valid("kind", ChatKind), name="chat_kind_valid"),
+            models.CheckConstraint(
+                condition=_valid("status", ChatStatus), name="chat_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(closed_by__isnull=True) | _valid("closed_by", ClosedBy),
+                name="chat_closed_by_valid",
+            ),
+            # A live chat has no ticket state; a ticket's state agrees with its status and agent.
+            models.CheckConstraint(
+                condition=(Q(kind=ChatKind.CHAT) & Q(ticket_state__isnull=True))
+                | (
+                    Q(kind=ChatKind.TICKET)
+                    & Q(ticket_state=TicketState.UNASSIGNED)
+                    & Q(status=ChatStatus.OPEN)
+                    & Q(agent__isnull=True)
+                )
+                | (
+                    Q(kind=ChatKind.TICKET)
+                    & Q(ticket_state=TicketState.ASSIGNED)
+                    & Q(status=ChatStatus.OPEN)
+                    & Q(agent__isnull=False)
+                )
+                | (
+                    Q(kind=ChatKind.TICKET)
+                    & Q(ticket_state=TicketState.CLOSED)
+                    & Q(status=ChatStatus.CLOSED)
+                ),
+                name="chat_ticket_state_consistent",
+            ),
+            models.CheckConstraint(
+                condition=Q(status=ChatStatus.OPEN, closed_at__isnull=True)
+                | Q(status=ChatStatus.CLOSED, closed_at__isnull=False),
+                name="chat_closed_at_iff_closed",
+            ),
+            models.UniqueConstraint(
+                fields=["contact", "channel"],
+                condition=Q(kind=ChatKind.TICKET, status=ChatStatus.OPEN),
+                name="chat_one_open_ticket_per_contact_channel",
+            ),
+            models.UniqueConstraint(
+                fields=["contact", "channel"],
+                condition=Q(kind=ChatKind.CHAT, status=ChatStatus.OPEN),
+                name="chat_one_open_chat_per_contact_channel",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["agent", "-created_at"],
+                condition=Q(status=ChatStatus.OPEN),
+                name="chat_open_by_agent_idx",
+            ),
+            models.Index(
+                fields=["ticket_state", "-created_at"],
+                condition=Q(kind=ChatKind.TICKET),
+                name="chat_ticket_by_state_idx",
+            ),
+            models.Index(fields=["kind", "status", "-created_at"], name="chat_tab_idx"),
+            models.Index(
+                fields=["department", "queued_at"],
+                condition=Q(queued_at__isnull=False, status=ChatStatus.OPEN),
+                name="chat_queue_idx",
+            ),
+            models.Index(fields=["contact", "-created_at"], name="chat_by_contact_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} with {self.contact}"
+
+
+class Direction(models.TextChoices):
+    IN = "in", "Inbound"
+    OUT = "out", "Outbound"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    READ = "read", "Read"
+    FAILED = "failed", "Failed"
+
+
+class ContentType(models.TextChoices):
+    TEXT = "text", "Text"
+    TEMPLATE = "template", "Template"
+    IMAGE = "image", "Image"
+    AUDIO = "audio", "Audio"
+    VIDEO = "video", "Video"
+    DOCUMENT = "document", "Document"
+    STICKER = "sticker", "Sticker"
+    LOCATION = "location", "Location"
+    CONTACTS = "contacts", "Contacts"
+    INTERACTIVE = "interactive", "Interactive reply"
+    BUTTON = "button", "Button reply"
+    REACTION = "reaction", "Reaction"
+    UNSUPPORTED = "unsupported", "Unsupported"
+
+
+class Message(models.Model):
+    """One inbound or outbound message. Outbound ones carry a delivery status."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="messages")
+    # Repeated from the chat so the provider id can be unique per channel in the database.
+    channel = models.ForeignKey(
+        "providers.Channel", on_delete=models.PROTECT, related_name="messages"
+    )
+    direction = models.CharField(max_length=3, choices=Direction.choices)
+    content_type = models.CharField(
+        max_length=16, choices=ContentType.choices, default=ContentType.TEXT
+    )
+    text = models.TextField(blank=True, help_text="The text, or a readable summary of media.")
+    media = models.JSONField(default=dict, blank=True, help_text="Provider media ids and details.")
+    template = models.ForeignKey(
+        "providers.Template",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    template_variables = models.JSONField(default=list, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="messages",
+    )
+    is_automatic = models.BooleanField(default=False, help_text="An auto-reply of the desk.")
+    status = models.CharField(max_length=10, choices=DeliveryStatus.choices, null=True, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    error_reason = models.CharField(max_length=500, blank=True)
+    provider_message_id = models.CharField(max_length=128, null=True, blank=True)
+    provider_timestamp = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_valid("direction", Direction), name="message_direction_valid"
+            ),
+            models.CheckConstraint(
+                condition=_valid("content_type", ContentType), name="message_content_type_valid"
+            ),
+            models.CheckConstraint(
+                condition=(Q(direction=Direction.IN) & Q(status__isnull=True))
+                | (Q(direction=Direction.OUT) & _valid("status", DeliveryStatus)),
+                name="message_status_valid",
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "provider_message_id"],
+                condition=Q(provider_message_id__isnull=False),
+                name="message_provider_id_unique_per_channel",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["chat", "created_at", "id"], name="message_chat_time_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} #{self.pk} in chat {self.chat_id}"
+
+
+class Comment(models.Model):
+    """An internal note on a chat, never sent to the contact; may @-mention users."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="comments"
+    )
+    body = models.TextField()
+    mentions = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="mentioned_in"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["chat", "created_at"], name="comment_chat_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Comment #{self.pk} on chat {self.chat_id}"
+
+
+class NotificationKind(models.TextChoices):
+    MENTION = "mention", "Mentioned in a comment"
+    ASSIGNED = "assigned", "A chat was assigned to you"
+    TRANSFERRED = "transferred", "A chat was transferred to you"
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    kind = models.CharField(max_length=16, choices=NotificationKind.choices)
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="notifications")
+    comment = models.ForeignKey(
+        Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
+    )
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_valid("kind", NotificationKind), name="notification_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="notification_recipient_idx"),
+            models.Index(
+                fields=["recipient"],
+                condition=Q(read_at__isnull=True),
+                name="notification_unread_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient}"
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    QUEUED = "queued", "Queued"
+    ASSIGNED = "assigned", "Assigned"
+    TRANSFERRED = "transferred", "Transferred"
+    TICKETED = "ticketed", "Became a ticket"
+    TICKET_ACCEPTED = "ticket_accepted", "Ticket accepted"
+    COMMENTED = "commented", "Commented"
+    CLOSED = "closed", "Closed"
+    REOPENED = "reopened", "Reopened"
+    REENGAGED = "reengaged", "Re-engaged"
+    OPTED_OUT = "opted_out", "Contact opted out"
+    OPTED_IN = "opted_in", "Contact opted back in"
+
+
+class ChatEvent(models.Model):
+    """The permanent audit timeline of a chat: what happened, who did it, when."""
+
+    chat = models.ForeignKey(Chat, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Empty when the contact or the system did it.",
+    )
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=_valid("kind", EventKind), name="chatevent_kind_valid"
+            ),
+        ]
+        indexes = [models.Index(fields=["chat", "created_at", "id"], name="chatevent_chat_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on chat {self.chat_id}"

@@ -1,0 +1,1 @@
+"""Shared base pieces: errors, the clock, health checks, the command line's commands."""

@@ -1,0 +1,1 @@
+"""Channels (our numbers on each provider), WhatsApp templates, webhooks and outbound sends."""

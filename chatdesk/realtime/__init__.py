@@ -1,0 +1,1 @@
+"""Live events: WebSocket consumers, group names, and publishing after commit."""

@@ -1,0 +1,1 @@
+"""Departments, business hours, and the rules that assign and transfer chats."""

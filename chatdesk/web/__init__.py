@@ -1,0 +1,1 @@
+"""Pages and fragments for agents, supervisors, admins and the customer simulator."""
