@@ -23,6 +23,8 @@ VAR_DIR = CONFIG.var_dir
 REDIS_URL = CONFIG.redis_url
 
 INSTALLED_APPS = [
+    # First, so its templates brand the set-up pages over the admin's own.
+    "chatdesk.web",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -40,7 +42,6 @@ INSTALLED_APPS = [
     "chatdesk.chats",
     "chatdesk.realtime",
     "chatdesk.api",
-    "chatdesk.web",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,7 @@
 """Top-level URLs: pages, set-up, REST API, health. Webhooks join with the providers."""
 
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from chatdesk.api.api import api
 from chatdesk.core import views as core_views
@@ -10,6 +11,7 @@ urlpatterns = [
     path("healthz", core_views.healthz, name="healthz"),
     path("readyz", core_views.readyz, name="readyz"),
     path("api/v1/", api.urls),
+    path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("setup/", setup_site.urls),
     path("", include("chatdesk.web.urls")),
 ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chatdesk.accounts.models import User
-from chatdesk.core.errors import Forbidden
+from chatdesk.accounts.queries import users_for_listing
+from chatdesk.core.errors import Forbidden, NotFound
 
 
 def require_admin(user: User) -> None:
@@ -14,3 +15,12 @@ def require_admin(user: User) -> None:
 def require_overseer(user: User) -> None:
     if not user.oversees:
         raise Forbidden("Only supervisors and admins can do this.")
+
+
+def user_for(viewer: User, user_id: int) -> User:
+    """A user of the desk by id. Every signed-in user may see the others (to assign,
+    mention and transfer), so the only refusal is "not found"."""
+    user = users_for_listing().filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(f"No user has the id {user_id}.")
+    return user

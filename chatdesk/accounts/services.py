@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
+from chatdesk.accounts.access import require_admin
 from chatdesk.accounts.models import MAX_CAPACITY, MIN_CAPACITY, ApiToken, Presence, Role, User
 from chatdesk.accounts.queries import hash_token
 from chatdesk.core import clock
@@ -59,6 +61,18 @@ def _check_username(username: str) -> str:
     return username
 
 
+def _check_display_name(display_name: str) -> str:
+    display_name = display_name.strip()
+    limit = User._meta.get_field("display_name").max_length or 150
+    if len(display_name) > limit:
+        raise BadInput(f"A display name can be at most {limit} characters.")
+    return display_name
+
+
+def _is_active_admin(user: User) -> bool:
+    return user.is_active and user.is_admin
+
+
 def create_user(
     *,
     username: str,
@@ -68,22 +82,30 @@ def create_user(
     capacity: int | None = None,
     department_ids: Iterable[int] = (),
     check_password_strength: bool = True,
+    by: User | None = None,
 ) -> User:
-    """Create a user. Admins get Django's staff flags so the set-up pages open for them."""
+    """Create a user. Admins get Django's staff flags so the set-up pages open for them.
+    ``by`` is the acting user (an admin); None is the system (command line, demo data)."""
+    if by is not None:
+        require_admin(by)
     username = _check_username(username)
     _check_role(role)
     if capacity is not None:
         _check_capacity(capacity)
-    user = User(username=username, role=role, display_name=display_name.strip())
+    user = User(username=username, role=role, display_name=_check_display_name(display_name))
     if capacity is not None:
         user.capacity = capacity
-    _apply_role_flags(user)
-    if password:
+    apply_role_flags(user)
+    # None: a user who cannot sign in yet. Any string is a password, so "" is refused
+    # rather than quietly becoming "no password".
+    if password is None:
+        user.set_unusable_password()
+    else:
         if check_password_strength:
             _check_password(password, user)
+        elif not password:
+            raise BadInput("A password cannot be empty; leave it out instead.")
         user.set_password(password)
-    else:
-        user.set_unusable_password()
     with transaction.atomic():
         departments = _departments(department_ids)
         if User.objects.filter(username__iexact=username).exists():
@@ -101,6 +123,7 @@ def create_user(
 class UserChanges:
     """What a PATCH may change; None means 'leave as is'."""
 
+    username: str | None = None
     password: str | None = None
     role: str | None = None
     display_name: str | None = None
@@ -109,21 +132,35 @@ class UserChanges:
     is_active: bool | None = None
 
 
-def update_user(*, user: User, changes: UserChanges) -> User:
+def update_user(*, user: User, changes: UserChanges, by: User | None = None) -> User:
+    """Apply a partial change, all or nothing. The desk keeps at least one active admin,
+    so nobody can lock everyone out of the set-up by demoting or deactivating the last."""
+    if by is not None:
+        require_admin(by)
+    username = _check_username(changes.username) if changes.username is not None else None
     if changes.role is not None:
         _check_role(changes.role)
     if changes.capacity is not None:
         _check_capacity(changes.capacity)
+    display_name = (
+        _check_display_name(changes.display_name) if changes.display_name is not None else None
+    )
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         departments = (
             _departments(changes.department_ids) if changes.department_ids is not None else None
         )
+        was_active_admin = _is_active_admin(locked)
+        if username is not None and username != locked.username:
+            taken = User.objects.filter(username__iexact=username).exclude(pk=locked.pk)
+            if taken.exists():
+                raise Conflict(f"A user named {username!r} already exists.")
+            locked.username = username
         if changes.role is not None:
             locked.role = changes.role
-            _apply_role_flags(locked)
-        if changes.display_name is not None:
-            locked.display_name = changes.display_name.strip()
+            apply_role_flags(locked)
+        if display_name is not None:
+            locked.display_name = display_name
         if changes.capacity is not None:
             locked.capacity = changes.capacity
         if changes.is_active is not None:
@@ -131,13 +168,35 @@ def update_user(*, user: User, changes: UserChanges) -> User:
         if changes.password is not None:
             _check_password(changes.password, locked)
             locked.set_password(changes.password)
-        locked.save()
+        if was_active_admin and not _is_active_admin(locked):
+            _keep_an_admin(besides=locked)
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError as exc:
+            raise Conflict(f"A user named {locked.username!r} already exists.") from exc
         if departments is not None:
             locked.departments.set(departments)
     return locked
 
 
-def _apply_role_flags(user: User) -> None:
+def _keep_an_admin(*, besides: User) -> None:
+    # Lock every active admin (in id order, as everyone does) so two admins demoting each
+    # other at once cannot both succeed.
+    admins = (
+        User.objects.select_for_update()
+        .filter(Q(role=Role.ADMIN) | Q(is_superuser=True), is_active=True)
+        .exclude(pk=besides.pk)
+        .order_by("pk")
+    )
+    if not list(admins):
+        raise Conflict(
+            f"{besides.username} is the desk's last active admin; make another user an admin first."
+        )
+
+
+def apply_role_flags(user: User) -> None:
+    """Admins get Django's staff and superuser flags, which open the set-up pages."""
     user.is_staff = user.role == Role.ADMIN
     user.is_superuser = user.role == Role.ADMIN
 

@@ -135,22 +135,23 @@ class Chat(models.Model):
                 name="chat_closed_by_valid",
             ),
             # A live chat has no ticket state; a ticket's state agrees with its status and agent.
+            # (The explicit NOT NULL keeps SQL's NULL logic from letting a NULL state pass.)
             models.CheckConstraint(
                 condition=(Q(kind=ChatKind.CHAT) & Q(ticket_state__isnull=True))
                 | (
-                    Q(kind=ChatKind.TICKET)
+                    Q(kind=ChatKind.TICKET, ticket_state__isnull=False)
                     & Q(ticket_state=TicketState.UNASSIGNED)
                     & Q(status=ChatStatus.OPEN)
                     & Q(agent__isnull=True)
                 )
                 | (
-                    Q(kind=ChatKind.TICKET)
+                    Q(kind=ChatKind.TICKET, ticket_state__isnull=False)
                     & Q(ticket_state=TicketState.ASSIGNED)
                     & Q(status=ChatStatus.OPEN)
                     & Q(agent__isnull=False)
                 )
                 | (
-                    Q(kind=ChatKind.TICKET)
+                    Q(kind=ChatKind.TICKET, ticket_state__isnull=False)
                     & Q(ticket_state=TicketState.CLOSED)
                     & Q(status=ChatStatus.CLOSED)
                 ),
@@ -278,7 +279,10 @@ class Message(models.Model):
             ),
             models.CheckConstraint(
                 condition=(Q(direction=Direction.IN) & Q(status__isnull=True))
-                | (Q(direction=Direction.OUT) & _valid("status", DeliveryStatus)),
+                | (
+                    Q(direction=Direction.OUT, status__isnull=False)
+                    & _valid("status", DeliveryStatus)
+                ),
                 name="message_status_valid",
             ),
             models.UniqueConstraint(

@@ -20,3 +20,13 @@ def business_hours_for(department: Department | None) -> BusinessHours | None:
         if own is not None:
             return own
     return qs.filter(department__isnull=True).first()
+
+
+def own_business_hours(department: Department | None) -> BusinessHours | None:
+    """The schedule stored for exactly this scope (the desk's when ``department`` is None),
+    without falling back."""
+    return (
+        BusinessHours.objects.prefetch_related("weekly", "exceptions")
+        .filter(department=department)
+        .first()
+    )

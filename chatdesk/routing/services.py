@@ -117,3 +117,13 @@ def set_business_hours(
             for e in exceptions
         )
     return hours
+
+
+def clear_business_hours(*, department: Department, by: User | None) -> bool:
+    """Drop a department's own schedule so the desk's applies to it again. True when there
+    was one. The desk's own schedule is never dropped: PUT an empty one to open always."""
+    if by is not None:
+        access.require_admin(by)
+    with transaction.atomic():
+        deleted, _ = BusinessHours.objects.filter(department=department).delete()
+    return deleted > 0

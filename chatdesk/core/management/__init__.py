@@ -1,0 +1,1 @@
+"""The ``chatdesk`` command line: Django management commands."""

@@ -1,0 +1,1 @@
+"""``chatdesk run|serve|worker|createuser|token|demo`` (``migrate`` is Django's own)."""

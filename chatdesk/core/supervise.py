@@ -1,0 +1,172 @@
+"""The desk's processes: the web server (uvicorn), and ``chatdesk run``'s supervisor that
+keeps the web server and a task worker running side by side as one foreground unit.
+
+The children stay in the supervisor's process group, so a Ctrl-C in a terminal reaches
+them all; a SIGTERM to the supervisor alone is passed on. If either child dies on its own,
+the other is stopped too and the supervisor exits non-zero, so nothing half-runs.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import TextIO
+
+ASGI_APPLICATION = "chatdesk.asgi:application"
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# How long a child may take to stop after SIGTERM before it is killed.
+STOP_TIMEOUT = 10.0
+# After SIGINT, how long the children may take to stop by themselves before they get a
+# SIGTERM: a terminal's Ctrl-C reached them too, and a second signal cuts uvicorn's and
+# the worker's graceful shutdown short.
+SIGINT_GRACE = 2.0
+
+
+def serve_web(
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    forwarded_allow_ips: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Run uvicorn with the ASGI app (HTTP and WebSocket) until SIGINT or SIGTERM.
+
+    No lifespan (Django has no startup hooks); the proxy headers (``X-Forwarded-For``,
+    ``X-Forwarded-Proto``) are honoured from ``forwarded_allow_ips`` only: by default the
+    local host, or uvicorn's ``FORWARDED_ALLOW_IPS`` environment variable.
+    """
+    import uvicorn
+
+    config = uvicorn.Config(
+        ASGI_APPLICATION,
+        host=host,
+        port=port,
+        lifespan="off",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level=log_level,
+    )
+    uvicorn.Server(config).run()
+
+
+@dataclass(frozen=True)
+class Child:
+    """One process to keep running: a name for messages, and its command line."""
+
+    name: str
+    argv: Sequence[str]
+
+
+def chatdesk_argv(*args: str) -> list[str]:
+    """The command line of a ``chatdesk`` subcommand, run by this same Python."""
+    return [sys.executable, "-m", "chatdesk.cli", *args]
+
+
+def desk_children(*, host: str, port: int) -> list[Child]:
+    """What ``chatdesk run`` keeps running: ``chatdesk serve`` and ``chatdesk worker``."""
+    return [
+        Child("web server", chatdesk_argv("serve", "--host", host, "--port", str(port))),
+        Child("task worker", chatdesk_argv("worker")),
+    ]
+
+
+class _StopRequest:
+    """A signal handler that only remembers the first stop signal; the loop acts on it."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.signum is None:
+            self.signum = signum
+
+
+def supervise(
+    children: Sequence[Child],
+    *,
+    env: Mapping[str, str] | None = None,
+    stop_timeout: float = STOP_TIMEOUT,
+    poll_interval: float = 0.1,
+    log: TextIO | None = None,
+) -> int:
+    """Start ``children`` and wait. Return 0 once SIGINT or SIGTERM stopped them all;
+    when a child exits on its own, stop the others and return non-zero (its exit code
+    when that is positive, else 1). Must run in the main thread (it handles signals)."""
+    out = log if log is not None else sys.stderr
+    stop = _StopRequest()
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    running: list[tuple[Child, subprocess.Popen[bytes]]] = []
+    try:
+        for child in children:
+            running.append((child, subprocess.Popen(list(child.argv), env=env)))  # noqa: S603
+        ended = _wait_for_stop_or_exit(running, stop, poll_interval)
+        if stop.signum is not None:
+            names = " and ".join(f"the {child.name}" for child, _ in running)
+            print(
+                f"Received {signal.Signals(stop.signum).name}: stopping {names}.",
+                file=out,
+                flush=True,
+            )
+            return 0
+        assert ended is not None
+        child, code = ended
+        print(
+            f"The {child.name} exited on its own (exit code {code}); stopping the rest.",
+            file=out,
+            flush=True,
+        )
+        return code if code > 0 else 1
+    finally:
+        # Still under our handlers: a second Ctrl-C must not cut the clean-up short.
+        grace = SIGINT_GRACE if stop.signum == signal.SIGINT else 0.0
+        _stop_all([process for _, process in running], stop_timeout, grace=grace)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _wait_for_stop_or_exit(
+    running: Sequence[tuple[Child, subprocess.Popen[bytes]]],
+    stop: _StopRequest,
+    poll_interval: float,
+) -> tuple[Child, int] | None:
+    while stop.signum is None:
+        for child, process in running:
+            code = process.poll()
+            if code is not None:
+                return child, code
+        time.sleep(poll_interval)
+    return None
+
+
+def _stop_all(
+    processes: Sequence[subprocess.Popen[bytes]], timeout: float, *, grace: float = 0.0
+) -> None:
+    """After ``grace`` seconds for the children to stop by themselves, SIGTERM every one
+    still running, wait up to ``timeout`` in all, then SIGKILL what is left."""
+    _wait_all(processes, grace)
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    if not _wait_all(processes, timeout):
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+
+
+def _wait_all(processes: Sequence[subprocess.Popen[bytes]], timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds in all for every process to end; did they?"""
+    deadline = time.monotonic() + timeout
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+    return True

@@ -1,0 +1,98 @@
+"""Reads about channels and templates, and what each channel kind's config holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from chatdesk.providers.models import Channel, ChannelKind, Template
+
+DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v21.0"
+DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+
+
+@dataclass(frozen=True)
+class ConfigSpec:
+    """The config keys a channel kind takes. Secrets are stored apart (``Channel.secrets``)
+    and are never read back; the rest is ``Channel.config`` and may be shown."""
+
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    secrets: frozenset[str] = frozenset()
+    defaults: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    @property
+    def public_keys(self) -> tuple[str, ...]:
+        return tuple(k for k in self.keys if k not in self.secrets)
+
+
+CONFIG_SPECS: Mapping[str, ConfigSpec] = {
+    ChannelKind.WHATSAPP: ConfigSpec(
+        required=("phone_number_id", "access_token", "app_secret", "verify_token"),
+        optional=("graph_api_url", "waba_id"),
+        secrets=frozenset({"access_token", "app_secret", "verify_token"}),
+        defaults={"graph_api_url": DEFAULT_GRAPH_API_URL},
+    ),
+    ChannelKind.SMS: ConfigSpec(
+        required=("account_sid", "auth_token", "from_number"),
+        optional=("api_url",),
+        secrets=frozenset({"auth_token"}),
+        defaults={"api_url": DEFAULT_TWILIO_API_URL},
+    ),
+    ChannelKind.SANDBOX: ConfigSpec(),
+}
+
+WEBHOOK_PATHS: Mapping[str, str] = {
+    ChannelKind.WHATSAPP: "/webhooks/whatsapp/{id}",
+    ChannelKind.SMS: "/webhooks/sms/{id}",
+}
+
+
+def config_spec(kind: str) -> ConfigSpec:
+    return CONFIG_SPECS.get(kind, ConfigSpec())
+
+
+def public_config(channel: Channel) -> dict[str, str]:
+    """The config a person may see: only the kind's non-secret keys, whatever is stored."""
+    stored = channel.config if isinstance(channel.config, dict) else {}
+    return {
+        key: str(stored[key])
+        for key in config_spec(channel.kind).public_keys
+        if stored.get(key) not in (None, "")
+    }
+
+
+def secrets_set(channel: Channel) -> list[str]:
+    """The names (never the values) of the secrets this channel has."""
+    stored = channel.secrets if isinstance(channel.secrets, dict) else {}
+    return sorted(name for name in config_spec(channel.kind).secrets if stored.get(name))
+
+
+def webhook_url(channel: Channel, *, request_base: str) -> str | None:
+    """Where the provider must call us for this channel (None for the sandbox): under
+    CHATDESK_PUBLIC_URL when it is set, else under the base the request came in on."""
+    path = WEBHOOK_PATHS.get(channel.kind)
+    if path is None:
+        return None
+    base = getattr(settings, "PUBLIC_URL", None) or request_base
+    return base.rstrip("/") + path.format(id=channel.pk)
+
+
+def channels() -> QuerySet[Channel]:
+    return Channel.objects.order_by("name", "pk")
+
+
+def templates(*, channel_id: int | None = None, status: str | None = None) -> QuerySet[Template]:
+    rows = Template.objects.order_by("name", "language", "pk")
+    if channel_id is not None:
+        rows = rows.filter(channel_id=channel_id)
+    if status is not None:
+        rows = rows.filter(status=status)
+    return rows

@@ -1,0 +1,21 @@
+"""Reactions of the web layer to Django's auth signals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.signals import user_logged_out
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from chatdesk.accounts import services as account_services
+from chatdesk.accounts.models import Presence, User
+
+
+@receiver(user_logged_out, dispatch_uid="chatdesk.web.offline_on_logout")
+def go_offline_on_logout(
+    sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any
+) -> None:
+    """Signing out means "not at the desk": routing must stop offering this user chats."""
+    if user is not None and user.pk is not None:
+        account_services.set_presence(user=user, status=Presence.OFFLINE)

@@ -1,0 +1,1 @@
+"""The command line, end to end: ``chatdesk`` run in other processes."""
