@@ -33,6 +33,20 @@ def parse_bool(name: str, value: str | None, *, default: bool = False) -> bool:
     raise ConfigError(f"{name} must be one of 1/0, true/false, yes/no, on/off; got {value!r}.")
 
 
+def tuning(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """A positive number from the environment, for the desk's timing knobs."""
+    raw = (os.environ if environ is None else environ).get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number; got {raw!r}.") from exc
+    if value <= 0:
+        raise ConfigError(f"{name} must be greater than zero; got {raw!r}.")
+    return value
+
+
 def parse_hosts(value: str | None) -> list[str]:
     if not value:
         return ["127.0.0.1", "localhost", "[::1]"]
@@ -63,7 +77,9 @@ def database_config(url: str | None, var: Path) -> dict[str, Any]:
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }
-        config["TEST"] = {"NAME": None}
+        # Tests get a file beside it, not memory: threads and processes then share it with
+        # the same WAL locking as production. One per test process, so runs never collide.
+        config["TEST"] = {"NAME": str(var / f"test-{os.getpid()}.sqlite3")}
     else:
         config["ENGINE"] = "django.db.backends.postgresql"
         config.setdefault("OPTIONS", {})

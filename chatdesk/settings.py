@@ -124,3 +124,15 @@ LOGGING = {
 
 # Desk behaviour (tunable later from the set-up pages).
 CHATDESK_DEFAULT_CAPACITY = 5
+
+# Outbound delivery: attempts, backoff (seconds), the provider call's timeout, how long a
+# send may stay in flight before it counts as interrupted, when an interrupted send with no
+# status callback is given up, and how often a worker looks for interrupted sends.
+# Each may be tuned by an environment variable of the same name.
+CHATDESK_SEND_MAX_ATTEMPTS = int(config.tuning("CHATDESK_SEND_MAX_ATTEMPTS", 6))
+CHATDESK_SEND_BACKOFF_BASE = config.tuning("CHATDESK_SEND_BACKOFF_BASE", 2.0)
+CHATDESK_SEND_BACKOFF_CAP = config.tuning("CHATDESK_SEND_BACKOFF_CAP", 300.0)
+CHATDESK_SEND_TIMEOUT = config.tuning("CHATDESK_SEND_TIMEOUT", 15.0)
+CHATDESK_SEND_LEASE = config.tuning("CHATDESK_SEND_LEASE", 60.0)
+CHATDESK_SEND_AMBIGUOUS_GIVE_UP = config.tuning("CHATDESK_SEND_AMBIGUOUS_GIVE_UP", 900.0)
+CHATDESK_OUTBOX_SWEEP_EVERY = config.tuning("CHATDESK_OUTBOX_SWEEP_EVERY", 30.0)

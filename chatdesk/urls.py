@@ -1,4 +1,4 @@
-"""Top-level URLs: pages, set-up, REST API, health. Webhooks join with the providers."""
+"""Top-level URLs: pages, set-up, REST API, webhooks, health."""
 
 from django.urls import include, path
 from django.views.generic import RedirectView
@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("setup/", setup_site.urls),
+    path("webhooks/", include("chatdesk.providers.urls")),
     path("", include("chatdesk.web.urls")),
 ]

@@ -18,6 +18,8 @@ from chatdesk.chats.models import Contact
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import Department
 
+pytest_plugins = ["tests.fakes_plugin", "tests.processes"]
+
 PASSWORD = "correct-horse-battery"
 
 

@@ -119,3 +119,12 @@ def test_no_secret_key_is_written_in_the_code():
     source = Path(settings_module.__file__).read_text()
     assert "SECRET_KEY = CONFIG.secret_key" in source
     assert "django-insecure" not in source
+
+
+def test_tuning_knobs_read_positive_numbers():
+    assert config.tuning("X", 2.0, {}) == 2.0
+    assert config.tuning("X", 2.0, {"X": "0.5"}) == 0.5
+    with pytest.raises(config.ConfigError, match="X must be a number"):
+        config.tuning("X", 2.0, {"X": "soon"})
+    with pytest.raises(config.ConfigError, match="greater than zero"):
+        config.tuning("X", 2.0, {"X": "-1"})

@@ -4,7 +4,7 @@ import pytest
 
 from chatdesk.chats.models import Contact
 from chatdesk.chats.phones import to_e164
-from chatdesk.chats.services import upsert_contact
+from chatdesk.chats.services.contacts import upsert_contact
 from chatdesk.core.errors import BadInput
 
 

@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from chatdesk import __version__
 from chatdesk.api import errors
 from chatdesk.api.auth import bearer, session
-from chatdesk.api.routers import business_hours, channels, departments, templates, users
+from chatdesk.api.routers import business_hours, channels, chats, departments, templates, users
 
 api = NinjaAPI(
     title="Chat Desk API",
@@ -28,3 +28,4 @@ api.add_router("/", users.router)
 api.add_router("/channels", channels.router)
 api.add_router("/business-hours", business_hours.router)
 api.add_router("/templates", templates.router)
+api.add_router("/chats", chats.router)

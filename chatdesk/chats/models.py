@@ -261,7 +261,11 @@ class Message(models.Model):
     error_reason = models.CharField(max_length=500, blank=True)
     provider_message_id = models.CharField(max_length=128, null=True, blank=True)
     provider_timestamp = models.DateTimeField(null=True, blank=True)
+    # Outbound delivery bookkeeping: how many sends were tried, when the next may run, and
+    # since when one is in flight (claimed by a worker and not yet answered).
     attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    in_flight_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
     sent_at = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
@@ -293,6 +297,11 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["chat", "created_at", "id"], name="message_chat_time_idx"),
+            models.Index(
+                fields=["created_at"],
+                condition=Q(direction=Direction.OUT, status=DeliveryStatus.QUEUED),
+                name="message_outbox_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
@@ -30,7 +30,9 @@ from chatdesk.chats.models import (
     Notification,
 )
 from chatdesk.core import clock
+from chatdesk.core.errors import DeskError
 from chatdesk.providers.models import Channel, Template
+from chatdesk.providers.template_sync import sync_templates
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
 from chatdesk.web.admin_site import setup_site
 from chatdesk.web.forms import (
@@ -247,6 +249,23 @@ class ChannelAdmin(admin.ModelAdmin):
         if not needed:
             return "none needed"
         return "missing " + ", ".join(missing) if missing else "all set"
+
+    actions = ["sync_templates_from_meta"]
+
+    @admin.action(description="Sync WhatsApp templates from Meta")
+    def sync_templates_from_meta(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        for channel in queryset:
+            try:
+                result = sync_templates(channel=channel, by=request.user)  # type: ignore[arg-type]
+            except DeskError as exc:
+                self.message_user(request, f"{channel.name}: {exc.detail}", messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"{channel.name}: {result.created} new, {result.updated} updated, "
+                f"{result.unchanged} unchanged templates.",
+                messages.SUCCESS,
+            )
 
     def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
         # A filter on the secrets would answer "is the token X?" one guess at a time.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from chatdesk.web import views
+from chatdesk.web import simulator_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -10,4 +10,12 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("agent/", views.agent_home, name="agent-home"),
     path("supervisor/", views.supervisor_home, name="supervisor-home"),
+    path("simulator/", simulator_views.simulator_page, name="simulator"),
+    path("simulator/identity/", simulator_views.simulator_identity, name="simulator-identity"),
+    path("simulator/send/", simulator_views.simulator_send, name="simulator-send"),
+    path(
+        "simulator/conversation/",
+        simulator_views.simulator_conversation,
+        name="simulator-conversation",
+    ),
 ]

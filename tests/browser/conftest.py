@@ -1,5 +1,6 @@
-"""Browser tests: a real server (uvicorn, in a subprocess, on a scratch database) driven by
-headless Debian Chromium through Playwright.
+"""Browser tests: a real server (uvicorn, in a subprocess, on a scratch database) and a task
+worker beside it (``chatdesk worker``, which delivers outbound messages), driven by headless
+Debian Chromium through Playwright.
 
 Missing Chromium or Playwright fails these tests with a message; it never skips them.
 The fixtures are package-scoped so Playwright's event loop is gone before other test
@@ -16,6 +17,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,18 +131,61 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> Non
     )
 
 
+@dataclass(frozen=True)
+class Server:
+    """The running desk: its base URL, and the environment and folder its processes share
+    (for running ``chatdesk`` commands against the same database)."""
+
+    url: str
+    env: dict[str, str]
+    cwd: Path
+
+    def chatdesk(self, *args: str) -> str:
+        """Run ``chatdesk ARGS`` against the server's database; its stdout."""
+        result = subprocess.run(
+            [CHATDESK, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"chatdesk {args[0]} failed ({result.returncode}):\n{result.stderr}")
+        return result.stdout
+
+
+@contextmanager
+def _process(
+    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A background process logging to ``log_path``, terminated (then killed) at the end."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
 @pytest.fixture(scope="package")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The base URL of a real Chat Desk server with the seed desk above."""
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real Chat Desk server with the seed desk above, and a task worker beside it."""
     tmp = tmp_path_factory.mktemp("browser")
-    with scratch_database(tmp) as database_url:
+    with scratch_database(tmp) as database_url, ExitStack() as running:
         env = subprocess_env(database_url, tmp / "var")
         _run([CHATDESK, "migrate", "--noinput"], env, tmp)
         _run([CHATDESK, "shell", "-c", SEED], env, tmp)
         port = _free_port()
         log_path = tmp / "server.log"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
+        process = running.enter_context(
+            _process(
                 [
                     sys.executable,
                     "-m",
@@ -150,22 +196,29 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                     "--port",
                     str(port),
                 ],
-                env=env,
-                cwd=tmp,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                env,
+                tmp,
+                log_path,
             )
-            try:
-                base = f"http://127.0.0.1:{port}"
-                _wait_until_up(base, process, log_path)
-                yield base
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(timeout=10)
+        )
+        worker = running.enter_context(
+            _process([CHATDESK, "worker", "--interval", "0.2"], env, tmp, tmp / "worker.log")
+        )
+        base = f"http://127.0.0.1:{port}"
+        _wait_until_up(base, process, log_path)
+        if worker.poll() is not None:
+            pytest.fail(f"the worker exited with {worker.returncode}:\n{_read(tmp / 'worker.log')}")
+        yield Server(url=base, env=env, cwd=tmp)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture(scope="package")
+def server_url(server: Server) -> str:
+    """The base URL of a real Chat Desk server with the seed desk above."""
+    return server.url
 
 
 @pytest.fixture(scope="package")

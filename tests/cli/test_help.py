@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.cli.conftest import Desk
+from tests.processes import Desk
 
 COMMANDS = {
     "run": ["--host", "--port", "--demo", "Ctrl-C"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from tests.cli.conftest import Desk, wait_for
+from tests.processes import Desk, wait_for
 
 ENQUEUE = "from chatdesk.core.tasks import ping\nprint(ping.enqueue('hello').id)"
 

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import close_old_connections
+
+from chatdesk.chats.services.outbound import recover_outbox
+
+log = logging.getLogger(__name__)
+
+
+def _sweep_outbox_forever(stop: threading.Event, every: float) -> None:
+    """Settle interrupted deliveries now and then (a lost task, a worker killed mid-send)."""
+    while not stop.wait(every):
+        try:
+            recover_outbox()
+        except Exception:  # a database hiccup must not end the sweeper
+            log.exception("the outbox sweep failed; trying again later")
+        finally:
+            close_old_connections()
 
 
 class Command(BaseCommand):
@@ -31,6 +50,24 @@ class Command(BaseCommand):
 
     def handle(
         self, *args: Any, queue_name: str, interval: float, batch: bool, **options: Any
+    ) -> None:
+        recover_outbox()
+        stop = threading.Event()
+        if not batch:
+            sweeper = threading.Thread(
+                target=_sweep_outbox_forever,
+                args=(stop, float(settings.CHATDESK_OUTBOX_SWEEP_EVERY)),
+                name="outbox-sweeper",
+                daemon=True,
+            )
+            sweeper.start()
+        try:
+            self._work(queue_name=queue_name, interval=interval, batch=batch, options=options)
+        finally:
+            stop.set()
+
+    def _work(
+        self, *, queue_name: str, interval: float, batch: bool, options: dict[str, Any]
     ) -> None:
         call_command(
             "db_worker",

@@ -1,4 +1,4 @@
-"""Changes to contacts and chats. (Messaging and routing services build on these.)"""
+"""Contacts: one per phone number, named from what the provider tells us."""
 
 from __future__ import annotations
 

@@ -1,0 +1,251 @@
+"""/chats: the desk's chats and tickets, their messages and their timeline, as each user
+may see them (a chat the user may not see is "not found")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Field, Query, Router, Schema, Status
+
+from chatdesk.api.routers import acting_user
+from chatdesk.api.schemas import errors
+from chatdesk.chats import access, queries
+from chatdesk.chats.models import ChatEvent, Message
+from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, Tab, TabSummary
+from chatdesk.chats.services.outbound import Reply, send_message
+
+router = Router(tags=["chats"])
+
+TicketStateName = Literal["unassigned", "assigned", "closed"]
+
+CURSOR_HELP = "The next_cursor of the previous page; omit it for the first page."
+LIMIT_HELP = f"Page size, 1 to {MAX_PAGE_SIZE}."
+
+
+# --- Input -------------------------------------------------------------------------------
+
+
+class PageQuery(Schema):
+    cursor: str | None = Field(None, description=CURSOR_HELP)
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=LIMIT_HELP)
+
+
+class ChatFilters(Schema):
+    tab: Tab = Field(
+        "chats",
+        description="chats: open live chats, newest first; closed: ended live chats, most "
+        "recently closed first; tickets: every ticket, newest first.",
+    )
+    agent_id: int | None = None
+    department_id: int | None = None
+    ticket_state: TicketStateName | None = Field(None, description="Only with tab=tickets.")
+    cursor: str | None = Field(None, description=CURSOR_HELP)
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=LIMIT_HELP)
+
+
+class SummaryQuery(Schema):
+    tab: Tab = "chats"
+
+
+# --- Output ------------------------------------------------------------------------------
+
+
+class ContactOut(Schema):
+    id: int
+    phone: str
+    name: str
+
+
+class ChatOut(Schema):
+    id: int
+    kind: Literal["chat", "ticket"]
+    status: Literal["open", "closed"]
+    ticket_state: TicketStateName | None = Field(description="Null for a live chat.")
+    channel_id: int
+    channel_kind: Literal["whatsapp", "sms", "sandbox"]
+    contact: ContactOut
+    agent_id: int | None
+    department_id: int | None
+    created_at: datetime
+    queued_at: datetime | None = Field(description="Set while the chat waits for an agent.")
+    assigned_at: datetime | None
+    first_response_at: datetime | None
+    last_inbound_at: datetime | None
+    last_message_at: datetime | None
+    closed_at: datetime | None
+    closed_by: Literal["agent", "supervisor", "contact", "system"] | None
+    closed_by_user_id: int | None
+    window_open: bool = Field(
+        description="Free text may be sent: always on SMS and sandbox; on WhatsApp, for 24 "
+        "hours after the contact's last message."
+    )
+    window_expires_at: datetime | None = Field(
+        description="When the WhatsApp window closes; null when no window applies or the "
+        "contact never wrote."
+    )
+
+
+class ChatPageOut(Schema):
+    items: list[ChatOut]
+    next_cursor: str | None
+
+
+class AgentCountOut(Schema):
+    agent_id: int
+    display_name: str
+    count: int
+
+
+class SummaryOut(Schema):
+    tab: Tab
+    total: int
+    agents: list[AgentCountOut]
+    unassigned: int = Field(description="Chats of the tab with no agent.")
+
+
+class MessageTemplateOut(Schema):
+    id: int
+    name: str
+    language: str
+    variables: list[str]
+
+
+class MessageOut(Schema):
+    id: int
+    direction: Literal["in", "out"]
+    content_type: str
+    text: str
+    template: MessageTemplateOut | None
+    media: dict[str, Any]
+    author_id: int | None = Field(description="The user who sent it; null for the contact.")
+    is_automatic: bool = Field(description="An auto-reply of the desk.")
+    status: Literal["queued", "sent", "delivered", "read", "failed"] | None = Field(
+        description="Delivery status of an outbound message; null for inbound ones."
+    )
+    error_code: str
+    error_reason: str
+    provider_message_id: str | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_template(obj: Message) -> dict[str, Any] | None:
+        if obj.template is None:
+            return None
+        return {
+            "id": obj.template.pk,
+            "name": obj.template.name,
+            "language": obj.template.language,
+            "variables": [str(value) for value in obj.template_variables],
+        }
+
+
+class MessagePageOut(Schema):
+    items: list[MessageOut]
+    next_cursor: str | None
+
+
+class EventOut(Schema):
+    id: int
+    kind: str
+    actor_id: int | None = Field(description="Null when the contact or the system did it.")
+    data: dict[str, Any]
+    created_at: datetime
+
+
+def chat_out(view: ChatView) -> ChatOut:
+    """The API's chat: the row, its contact and its contact window."""
+    chat, window = view.chat, view.window
+    return ChatOut.model_validate(
+        {
+            "id": chat.pk,
+            "kind": chat.kind,
+            "status": chat.status,
+            "ticket_state": chat.ticket_state,
+            "channel_id": chat.channel_id,
+            "channel_kind": chat.channel.kind,
+            "contact": {
+                "id": chat.contact.pk,
+                "phone": chat.contact.phone,
+                "name": chat.contact.name,
+            },
+            "agent_id": chat.agent_id,
+            "department_id": chat.department_id,
+            "created_at": chat.created_at,
+            "queued_at": chat.queued_at,
+            "assigned_at": chat.assigned_at,
+            "first_response_at": chat.first_response_at,
+            "last_inbound_at": chat.last_inbound_at,
+            "last_message_at": chat.last_message_at,
+            "closed_at": chat.closed_at,
+            "closed_by": chat.closed_by,
+            "closed_by_user_id": chat.closed_by_user_id,
+            "window_open": window.is_open,
+            "window_expires_at": window.expires_at,
+        }
+    )
+
+
+# --- Endpoints ---------------------------------------------------------------------------
+
+
+@router.get("", response={200: ChatPageOut, **errors(400, 401)})
+def list_chats(request: HttpRequest, filters: Query[ChatFilters]) -> ChatPageOut:
+    page = queries.chat_page(
+        acting_user(request),
+        tab=filters.tab,
+        agent_id=filters.agent_id,
+        department_id=filters.department_id,
+        ticket_state=filters.ticket_state,
+        cursor=filters.cursor,
+        limit=filters.limit,
+    )
+    return ChatPageOut(items=[chat_out(view) for view in page.items], next_cursor=page.next_cursor)
+
+
+@router.get("/summary", response={200: SummaryOut, **errors(400, 401)})
+def chat_summary(request: HttpRequest, filters: Query[SummaryQuery]) -> TabSummary:
+    return queries.tab_summary(filters.tab, seen_by=acting_user(request))
+
+
+@router.get("/{chat_id}", response={200: ChatOut, **errors(400, 401, 404)})
+def get_chat(request: HttpRequest, chat_id: int) -> ChatOut:
+    chat = access.chat_for(acting_user(request), chat_id)
+    return chat_out(queries.chat_view(chat))
+
+
+@router.get("/{chat_id}/messages", response={200: MessagePageOut, **errors(400, 401, 404)})
+def list_messages(
+    request: HttpRequest, chat_id: int, page: Query[PageQuery]
+) -> queries.Page[Message]:
+    chat = access.chat_for(acting_user(request), chat_id)
+    return queries.message_page(chat, cursor=page.cursor, limit=page.limit)
+
+
+@router.get("/{chat_id}/events", response={200: list[EventOut], **errors(400, 401, 404)})
+def list_events(request: HttpRequest, chat_id: int) -> list[ChatEvent]:
+    chat = access.chat_for(acting_user(request), chat_id)
+    return list(queries.chat_events(chat))
+
+
+class MessageIn(Schema):
+    """Free text, or an approved template with one value per ``{{n}}`` placeholder."""
+
+    text: str | None = None
+    template_id: int | None = None
+    variables: list[str] = Field(default_factory=list)
+
+
+@router.post("/{chat_id}/messages", response={201: MessageOut, **errors(400, 401, 403, 404, 409)})
+def post_message(request: HttpRequest, chat_id: int, payload: MessageIn) -> Status[Message]:
+    message = send_message(
+        chat_id=chat_id,
+        reply=Reply(
+            text=payload.text,
+            template_id=payload.template_id,
+            variables=tuple(payload.variables),
+        ),
+        by=acting_user(request),
+    )
+    return Status(201, message)

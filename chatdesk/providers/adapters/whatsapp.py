@@ -1,0 +1,318 @@
+"""WhatsApp Business Cloud API (Meta): webhook signature, payload parsing, sending."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from chatdesk.providers.base import (
+    InboundMessage,
+    MalformedPayload,
+    Outbound,
+    SendError,
+    SendResult,
+    StatusUpdate,
+    WebhookBatch,
+    post,
+    retry_after,
+)
+
+DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v21.0"
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+
+# Meta's error codes that matter to the desk (see the research notes).
+RE_ENGAGEMENT_REQUIRED = "131047"
+THROTTLED = {"130429", "131056", "4", "80007"}
+TEMPLATE_MISSING = "132001"
+TOKEN_EXPIRED = "190"
+
+MEDIA_TYPES = ("image", "audio", "video", "document", "sticker")
+STATUSES = ("sent", "delivered", "read", "failed")
+
+
+def signature_for(raw_body: bytes, app_secret: str) -> str:
+    digest = hmac.new(app_secret.encode(), raw_body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def verify_signature(raw_body: bytes, header: str | None, app_secret: str) -> bool:
+    if not header or not app_secret:
+        return False
+    return hmac.compare_digest(
+        header.strip().encode(), signature_for(raw_body, app_secret).encode()
+    )
+
+
+def _timestamp(value: Any) -> datetime:
+    """Meta's unix seconds (a string of digits, or a whole number) as an aware UTC time."""
+    digits = isinstance(value, str) and value.isascii() and value.isdigit()
+    whole = isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    if not (digits or whole):
+        raise MalformedPayload(f"timestamp {value!r} is not unix seconds")
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise MalformedPayload(f"timestamp {value!r} is not unix seconds") from exc
+
+
+def _need(obj: Any, key: str, where: str) -> Any:
+    if not isinstance(obj, dict) or key not in obj:
+        raise MalformedPayload(f"{where} has no {key!r}")
+    return obj[key]
+
+
+def _need_text(obj: Any, key: str, where: str) -> str:
+    """A required field that Meta documents as a string (ids, numbers, types)."""
+    value = _need(obj, key, where)
+    if isinstance(value, bool) or not isinstance(value, str | int) or value == "":
+        raise MalformedPayload(f"{where}'s {key!r} must be a non-empty string")
+    return str(value)
+
+
+def _list(obj: dict[str, Any], key: str, where: str) -> list[Any]:
+    """An optional list: absent or null is empty, anything else but a list is malformed."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MalformedPayload(f"{where}'s {key!r} must be a list")
+    return value
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    """An optional nested object; anything else counts as absent."""
+    return value if isinstance(value, dict) else {}
+
+
+def _first_error(errors: Any) -> dict[str, Any]:
+    """The first of Meta's ``errors`` objects, or an empty one."""
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return errors[0]
+    return {}
+
+
+def _summary(kind: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A readable text for the transcript, and the media details worth keeping."""
+    body = message.get(kind)
+    if kind == "text":
+        text = _need(body, "body", "a text message")
+        if not isinstance(text, str):
+            raise MalformedPayload("a text message's 'body' must be a string")
+        return text, {}
+    if kind in MEDIA_TYPES:
+        if not isinstance(body, dict) or not body.get("id"):
+            raise MalformedPayload(f"the {kind} message has no media id")
+        media = {k: body[k] for k in ("id", "mime_type", "sha256", "filename") if k in body}
+        label = {
+            "image": "Photo",
+            "audio": "Voice note" if body.get("voice") is True else "Audio",
+            "video": "Video",
+            "document": "Document",
+            "sticker": "Sticker",
+        }[kind]
+        detail = body.get("caption") or body.get("filename") or ""
+        return (f"[{label}] {detail}".strip(), media)
+    if kind == "location":
+        if not isinstance(body, dict):
+            raise MalformedPayload("the location message has no location")
+        place = ", ".join(str(body[k]) for k in ("name", "address") if body.get(k))
+        where = f"{body.get('latitude')}, {body.get('longitude')}"
+        return (
+            f"[Location] {place} ({where})" if place else f"[Location] {where}",
+            {k: body[k] for k in ("latitude", "longitude", "name", "address") if k in body},
+        )
+    if kind == "contacts":
+        cards = body if isinstance(body, list) else []
+        names = []
+        for card in cards:
+            card = _dict(card)
+            name = _dict(card.get("name")).get("formatted_name") or ""
+            phones = card.get("phones")
+            phone = _dict(phones[0]).get("phone", "") if isinstance(phones, list) and phones else ""
+            names.append(" ".join(str(x) for x in (name, phone) if x))
+        return ("[Contact] " + "; ".join(n for n in names if n)).strip(), {"contacts": cards}
+    if kind == "interactive":
+        if not isinstance(body, dict):
+            raise MalformedPayload("the interactive message has no reply")
+        reply = _dict(body.get("button_reply") or body.get("list_reply") or body.get("nfm_reply"))
+        title = reply.get("title") or reply.get("body") or ""
+        return str(title), {"reply_id": reply.get("id", ""), "type": body.get("type", "")}
+    if kind == "button":
+        if not isinstance(body, dict):
+            raise MalformedPayload("the button message has no button")
+        return str(body.get("text", "")), {"payload": body.get("payload", "")}
+    if kind == "reaction":
+        if not isinstance(body, dict):
+            raise MalformedPayload("the reaction message has no reaction")
+        emoji = body.get("emoji") or ""
+        text = f"[Reaction] {emoji}" if emoji else "[Reaction removed]"
+        return text, {"message_id": body.get("message_id", ""), "emoji": emoji}
+    errors = message.get("errors")
+    errors = errors if isinstance(errors, list) else []
+    title = _first_error(errors).get("title") or ""
+    return (f"[Unsupported message] {title}".strip(), {"errors": errors})
+
+
+KNOWN_TYPES = frozenset(
+    {"text", *MEDIA_TYPES, "location", "contacts", "interactive", "button", "reaction"}
+)
+
+
+def _inbound(message: Any, names: dict[str, str]) -> InboundMessage:
+    if not isinstance(message, dict):
+        raise MalformedPayload("a message must be an object")
+    sender = _need_text(message, "from", "a message")
+    kind = _need_text(message, "type", "a message")
+    message_id = _need_text(message, "id", "a message")
+    timestamp = _timestamp(_need(message, "timestamp", "a message"))
+    text, media = _summary(kind, message)
+    return InboundMessage(
+        provider_message_id=message_id,
+        from_phone=sender,
+        timestamp=timestamp,
+        content_type=kind if kind in KNOWN_TYPES else "unsupported",
+        text=text,
+        contact_name=names.get(sender, ""),
+        media=media,
+    )
+
+
+def _status(status: Any) -> StatusUpdate | None:
+    if not isinstance(status, dict):
+        raise MalformedPayload("a status must be an object")
+    state = _need_text(status, "status", "a status")
+    message_id = _need_text(status, "id", "a status")
+    if state not in STATUSES:
+        return None  # e.g. "deleted", "warning": nothing for the desk to show
+    first = _first_error(status.get("errors"))
+    details = _dict(first.get("error_data")).get("details") or ""
+    reason = first.get("title") or first.get("message") or ""
+    if details and details != reason:
+        reason = f"{reason}: {details}" if reason else details
+    return StatusUpdate(
+        provider_message_id=message_id,
+        status=state,
+        timestamp=_timestamp(status["timestamp"]) if "timestamp" in status else None,
+        error_code=str(first.get("code", "")) if first else "",
+        error_reason=str(reason),
+        reference=str(status.get("biz_opaque_callback_data") or ""),
+    )
+
+
+def parse(raw_body: bytes) -> WebhookBatch:
+    try:
+        payload = json.loads(raw_body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedPayload("the body is not JSON") from exc
+    if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
+        raise MalformedPayload("'object' must be 'whatsapp_business_account'")
+    entries = payload.get("entry")
+    if not isinstance(entries, list):
+        raise MalformedPayload("'entry' must be a list")
+    messages: list[InboundMessage] = []
+    statuses: list[StatusUpdate] = []
+    for entry in entries:
+        changes = _need(entry, "changes", "an entry")
+        if not isinstance(changes, list):
+            raise MalformedPayload("'changes' must be a list")
+        for change in changes:
+            value = _need(change, "value", "a change")
+            if not isinstance(value, dict):
+                raise MalformedPayload("a change's 'value' must be an object")
+            if change.get("field", "messages") != "messages":
+                continue  # template status updates and others are handled elsewhere
+            names = {
+                str(c.get("wa_id")): str(_dict(c.get("profile")).get("name") or "")
+                for c in _list(value, "contacts", "a change's value")
+                if isinstance(c, dict)
+            }
+            for message in _list(value, "messages", "a change's value"):
+                messages.append(_inbound(message, names))
+            for status in _list(value, "statuses", "a change's value"):
+                if (update := _status(status)) is not None:
+                    statuses.append(update)
+    return WebhookBatch(messages=messages, statuses=statuses)
+
+
+@dataclass(frozen=True)
+class WhatsAppConfig:
+    phone_number_id: str
+    access_token: str
+    graph_api_url: str = DEFAULT_GRAPH_API_URL
+
+
+def request_body(outbound: Outbound) -> dict[str, Any]:
+    to = outbound.to_phone.lstrip("+")
+    body: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "recipient_type": "individual",
+        "to": to,
+    }
+    if outbound.template is not None:
+        template = outbound.template
+        body["type"] = "template"
+        body["template"] = {"name": template.name, "language": {"code": template.language}}
+        if template.variables:
+            body["template"]["components"] = [
+                {
+                    "type": "body",
+                    "parameters": [{"type": "text", "text": v} for v in template.variables],
+                }
+            ]
+    else:
+        body["type"] = "text"
+        body["text"] = {"preview_url": False, "body": outbound.text}
+    if outbound.reference:
+        body["biz_opaque_callback_data"] = outbound.reference
+    return body
+
+
+def _error_of(response: httpx.Response) -> tuple[str, str]:
+    """Meta's ``{"error": {"message", "code", "error_data": {"details"}}}``, or what there is."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return "", response.text[:200].strip() or f"HTTP {response.status_code}"
+    error = _dict(payload.get("error") if isinstance(payload, dict) else None)
+    details = _dict(error.get("error_data")).get("details") or ""
+    reason = error.get("message") or error.get("title") or f"HTTP {response.status_code}"
+    if details:
+        reason = f"{reason}: {details}"
+    return str(error.get("code", "")), str(reason)
+
+
+def _message_id(response: httpx.Response) -> str | None:
+    """``messages[0].id`` of Meta's answer to a send, if it is there."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return None
+    messages = payload.get("messages") if isinstance(payload, dict) else None
+    first = messages[0] if isinstance(messages, list) and messages else None
+    message_id = first.get("id") if isinstance(first, dict) else None
+    return message_id if isinstance(message_id, str) and message_id else None
+
+
+def send(client: httpx.Client, config: WhatsAppConfig, outbound: Outbound) -> SendResult:
+    url = f"{config.graph_api_url.rstrip('/')}/{config.phone_number_id}/messages"
+    response = post(
+        client,
+        "WhatsApp",
+        url,
+        json=request_body(outbound),
+        headers={"Authorization": f"Bearer {config.access_token}"},
+    )
+    if response.status_code < 300:
+        if (message_id := _message_id(response)) is None:
+            raise SendError("WhatsApp accepted the message but returned no id.", retryable=False)
+        return SendResult(provider_message_id=message_id)
+    code, reason = _error_of(response)
+    if response.status_code == 429 or response.status_code >= 500 or code in THROTTLED:
+        raise SendError(reason, retryable=True, code=code, retry_after=retry_after(response))
+    raise SendError(reason, retryable=False, code=code)

@@ -1,0 +1,128 @@
+"""The narrow interface every provider adapter implements, and the values it exchanges.
+
+An adapter verifies a webhook's signature, parses inbound messages and delivery statuses
+from the provider's documented payload, sends one message, and maps the provider's errors
+to ours. It knows nothing of chats, agents or the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import httpx
+
+
+class MalformedPayload(ValueError):
+    """The body is not what the provider documents; the sentence says what is wrong."""
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    provider_message_id: str
+    from_phone: str
+    timestamp: datetime
+    content_type: str  # one of chats.models.ContentType
+    text: str  # the text, or a readable summary of media, places, contacts…
+    contact_name: str = ""
+    media: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    provider_message_id: str
+    status: str  # sent | delivered | read | failed
+    timestamp: datetime | None = None
+    error_code: str = ""
+    error_reason: str = ""
+    # Our own message id, echoed back by the provider (WhatsApp's biz_opaque_callback_data,
+    # the SMS status callback URL): it finds a message whose send answer was lost.
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class WebhookBatch:
+    messages: list[InboundMessage] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class OutboundTemplate:
+    name: str
+    language: str
+    variables: list[str]
+
+
+@dataclass(frozen=True)
+class Outbound:
+    to_phone: str  # E.164
+    text: str = ""
+    template: OutboundTemplate | None = None
+    status_callback_url: str | None = None
+    reference: str = ""
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str
+
+
+class SendError(Exception):
+    """A send failed. ``retryable`` says whether trying again later may succeed."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        code: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.code = code
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    """What the desk asks of a provider adapter bound to one channel."""
+
+    def send(self, client: httpx.Client, outbound: Outbound) -> SendResult: ...
+
+
+def reference_for(message_id: int) -> str:
+    """Our id for a message, as sent along to the provider and echoed in its statuses."""
+    return f"chatdesk-{message_id}"
+
+
+def message_id_from_reference(reference: str) -> int | None:
+    prefix, _, number = reference.partition("-")
+    if prefix != "chatdesk" or not number.isdigit():
+        return None
+    return int(number)
+
+
+def post(client: httpx.Client, provider: str, url: str, **kwargs: Any) -> httpx.Response:
+    """POST to a provider; a timeout or a connection failure is a retryable SendError."""
+    try:
+        return client.post(url, **kwargs)
+    except httpx.TimeoutException as exc:
+        sentence = f"{provider} did not answer in time."
+        raise SendError(sentence[0].upper() + sentence[1:], retryable=True) from exc
+    except httpx.TransportError as exc:
+        raise SendError(
+            f"Could not reach {provider}: {exc.__class__.__name__}.", retryable=True
+        ) from exc
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """The Retry-After header in seconds (the date form is ignored), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

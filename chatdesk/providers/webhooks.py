@@ -1,0 +1,122 @@
+"""Webhooks the providers call. Each checks the signature on the raw request, parses the
+documented payload, and hands it to one service. Bad signature: 403 and nothing stored;
+malformed body: 400 with the reason; unknown channel: 404; a retry: 200, stored once."""
+
+from __future__ import annotations
+
+import hmac
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from chatdesk.chats.services.inbound import ReceiveResult, receive_batch
+from chatdesk.providers.adapters import sms, whatsapp
+from chatdesk.providers.adapters.whatsapp_templates import parse_template_statuses
+from chatdesk.providers.base import MalformedPayload
+from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.template_sync import apply_template_statuses
+
+TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+def _detail(sentence: str, status: int) -> JsonResponse:
+    return JsonResponse({"detail": sentence}, status=status)
+
+
+def _channel(channel_id: int, kind: str) -> Channel | None:
+    return Channel.objects.filter(pk=channel_id, kind=kind, is_active=True).first()
+
+
+def _summary(result: ReceiveResult) -> dict[str, int]:
+    return {
+        "stored": len(result.stored),
+        "duplicates": result.duplicates,
+        "statuses": result.statuses_applied,
+    }
+
+
+@csrf_exempt
+@require_http_methods(["GET", "POST"])
+def whatsapp_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = _channel(channel_id, ChannelKind.WHATSAPP)
+    if channel is None:
+        return _detail("No WhatsApp channel has that id.", 404)
+    if request.method == "GET":
+        return _verify_subscription(request, channel)
+    raw = request.body
+    app_secret = str(channel.secrets.get("app_secret", ""))
+    if not whatsapp.verify_signature(
+        raw, request.headers.get(whatsapp.SIGNATURE_HEADER), app_secret
+    ):
+        return _detail("The X-Hub-Signature-256 header does not match the body.", 403)
+    try:
+        batch = whatsapp.parse(raw)
+        template_updates = parse_template_statuses(raw)
+    except MalformedPayload as exc:
+        return _detail(f"This is not a WhatsApp webhook payload: {exc}.", 400)
+    result = receive_batch(channel=channel, batch=batch)
+    updated = apply_template_statuses(channel=channel, updates=template_updates)
+    return JsonResponse({**_summary(result), "templates": updated})
+
+
+def _verify_subscription(request: HttpRequest, channel: Channel) -> HttpResponse:
+    mode = request.GET.get("hub.mode", "")
+    token = request.GET.get("hub.verify_token", "")
+    expected = str(channel.secrets.get("verify_token", ""))
+    if mode == "subscribe" and expected and hmac.compare_digest(token.encode(), expected.encode()):
+        return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
+    return HttpResponse("The verify token does not match.", status=403, content_type="text/plain")
+
+
+def _twilio_url(request: HttpRequest) -> str:
+    """The URL Twilio signed: our public address when configured (behind a proxy the
+    request's own URL differs), else the request's."""
+    if settings.PUBLIC_URL:
+        return settings.PUBLIC_URL + request.get_full_path()
+    return request.build_absolute_uri()
+
+
+def _twilio_form(request: HttpRequest, channel: Channel) -> dict[str, str] | HttpResponse:
+    form = {key: request.POST.get(key, "") for key in request.POST}
+    auth_token = str(channel.secrets.get("auth_token", ""))
+    if not sms.verify_signature(
+        _twilio_url(request), form, request.headers.get(sms.SIGNATURE_HEADER), auth_token
+    ):
+        return _detail("The X-Twilio-Signature header does not match the request.", 403)
+    return form
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def sms_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = _channel(channel_id, ChannelKind.SMS)
+    if channel is None:
+        return _detail("No SMS channel has that id.", 404)
+    form = _twilio_form(request, channel)
+    if isinstance(form, HttpResponse):
+        return form
+    try:
+        batch = sms.parse_inbound(form)
+    except MalformedPayload as exc:
+        return _detail(f"This is not an SMS webhook: {exc}.", 400)
+    receive_batch(channel=channel, batch=batch)
+    return HttpResponse(TWIML_EMPTY, content_type="text/xml")
+
+
+@csrf_exempt
+@require_http_methods(["POST"])
+def sms_status_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
+    channel = _channel(channel_id, ChannelKind.SMS)
+    if channel is None:
+        return _detail("No SMS channel has that id.", 404)
+    form = _twilio_form(request, channel)
+    if isinstance(form, HttpResponse):
+        return form
+    try:
+        batch = sms.parse_status(form, reference=request.GET.get("ref", ""))
+    except MalformedPayload as exc:
+        return _detail(f"This is not an SMS status callback: {exc}.", 400)
+    result = receive_batch(channel=channel, batch=batch)
+    return JsonResponse(_summary(result))
