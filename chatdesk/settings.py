@@ -136,3 +136,11 @@ CHATDESK_SEND_TIMEOUT = config.tuning("CHATDESK_SEND_TIMEOUT", 15.0)
 CHATDESK_SEND_LEASE = config.tuning("CHATDESK_SEND_LEASE", 60.0)
 CHATDESK_SEND_AMBIGUOUS_GIVE_UP = config.tuning("CHATDESK_SEND_AMBIGUOUS_GIVE_UP", 900.0)
 CHATDESK_OUTBOX_SWEEP_EVERY = config.tuning("CHATDESK_OUTBOX_SWEEP_EVERY", 30.0)
+
+# Presence: how often an open WebSocket refreshes its connection row (a row older than
+# 60 s no longer counts as online, so keep this well below that), and how long after an
+# agent's last connection is gone their open chats wait before going back to the queue.
+CHATDESK_WS_HEARTBEAT = config.tuning("CHATDESK_WS_HEARTBEAT", 20.0)
+CHATDESK_OFFLINE_GRACE = config.tuning("CHATDESK_OFFLINE_GRACE", 120.0)
+# A live chat with no message for this long is closed by the system (24 hours).
+CHATDESK_INACTIVITY_CLOSE = config.tuning("CHATDESK_INACTIVITY_CLOSE", 86400.0)

@@ -13,8 +13,9 @@ import pytest
 from django.test import Client
 
 from chatdesk.accounts import services as account_services
-from chatdesk.accounts.models import Role, User
+from chatdesk.accounts.models import Connection, Role, User
 from chatdesk.chats.models import Contact
+from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import Department
 
@@ -121,3 +122,27 @@ def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClien
         return ApiClient(token_for(user) if user is not None else None)
 
     return make
+
+
+_connections = iter(range(1, 1_000_000))
+
+
+def make_online(user: User, *, capacity: int | None = None) -> User:
+    """The agent chose 'available' and has one live connection."""
+    user.presence = "available"
+    if capacity is not None:
+        user.capacity = capacity
+    user.save()
+    Connection.objects.create(
+        user=user,
+        channel_name=f"test.{user.pk}.{next(_connections)}",
+        opened_at=clock.now(),
+        last_seen_at=clock.now(),
+    )
+    return user
+
+
+@pytest.fixture
+def online(db: Any) -> Callable[..., User]:
+    """``online(alice, capacity=2)``: alice chose 'available' and has a live connection."""
+    return make_online

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Exists, OuterRef, QuerySet
 
-from chatdesk.accounts.models import ApiToken, Connection, User
+from chatdesk.accounts.models import ApiToken, Connection, Presence, User
+from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.core import clock
 
 # A connection whose heartbeat is older than this no longer makes its user online.
@@ -40,8 +41,40 @@ def with_online(users: QuerySet[User]) -> QuerySet[User]:
     return users.annotate(is_online=Exists(fresh_connections().filter(user_id=OuterRef("pk"))))
 
 
-def is_online(user: User) -> bool:
-    return fresh_connections().filter(user=user).exists()
+def only_online(users: QuerySet[User]) -> QuerySet[User]:
+    """Only users with at least one fresh live connection."""
+    return users.filter(Exists(fresh_connections().filter(user_id=OuterRef("pk"))))
+
+
+def is_online(user: User | int) -> bool:
+    user_id = user if isinstance(user, int) else user.pk
+    return fresh_connections().filter(user_id=user_id).exists()
+
+
+def open_chats_held_by(user: User | int) -> QuerySet[Chat]:
+    """The live chats (not tickets) an agent holds: what goes back to the queue when the
+    agent leaves."""
+    user_id = user if isinstance(user, int) else user.pk
+    return _open_live_chats().filter(agent_id=user_id)
+
+
+def _open_live_chats() -> QuerySet[Chat]:
+    return Chat.objects.filter(kind=ChatKind.CHAT, status=ChatStatus.OPEN)
+
+
+def gone_agents_holding_chats(*, last_seen_before: datetime) -> QuerySet[User]:
+    """Users who chose a presence other than offline, hold open chats, have no fresh
+    connection, and whose last connection closed before ``last_seen_before``.
+
+    A user who never had a connection (``last_seen_at`` empty) is left alone: nothing of
+    theirs went away, and an integration may set presence without a browser."""
+    return (
+        User.objects.exclude(presence=Presence.OFFLINE)
+        .filter(last_seen_at__lt=last_seen_before)
+        .filter(Exists(_open_live_chats().filter(agent_id=OuterRef("pk"))))
+        .exclude(Exists(fresh_connections().filter(user_id=OuterRef("pk"))))
+        .order_by("pk")
+    )
 
 
 def users_for_listing() -> QuerySet[User]:

@@ -1,24 +1,36 @@
-"""Changes to users: creating and editing them, presence, API tokens."""
+"""Changes to users: creating and editing them, presence, live connections, API tokens."""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
+from chatdesk.accounts import queries
 from chatdesk.accounts.access import require_admin
-from chatdesk.accounts.models import MAX_CAPACITY, MIN_CAPACITY, ApiToken, Presence, Role, User
-from chatdesk.accounts.queries import hash_token
+from chatdesk.accounts.models import (
+    MAX_CAPACITY,
+    MIN_CAPACITY,
+    ApiToken,
+    Connection,
+    Presence,
+    Role,
+    User,
+)
+from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, hash_token
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.routing.models import Department
 
 TOKEN_PREFIX = "cd_"
+INSTANCE_MAX_LENGTH = 100  # Connection.instance
 
 
 def _check_role(role: str) -> None:
@@ -161,6 +173,7 @@ def update_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
             apply_role_flags(locked)
         if display_name is not None:
             locked.display_name = display_name
+        more_room = changes.capacity is not None and changes.capacity > locked.capacity
         if changes.capacity is not None:
             locked.capacity = changes.capacity
         if changes.is_active is not None:
@@ -177,6 +190,11 @@ def update_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
             raise Conflict(f"A user named {locked.username!r} already exists.") from exc
         if departments is not None:
             locked.departments.set(departments)
+        if (more_room or departments is not None) and locked.role == Role.AGENT:
+            # Room for more chats, or new departments: waiting chats may now go to them.
+            from chatdesk.routing import assignment
+
+            transaction.on_commit(lambda: assignment.agent_became_available(user=locked))
     return locked
 
 
@@ -202,6 +220,8 @@ def apply_role_flags(user: User) -> None:
 
 
 def set_presence(*, user: User, status: str) -> User:
+    """The agent's own choice. Becoming available while online hands them waiting chats;
+    going offline (logging out included) sends their open chats back to the queue."""
     if status not in Presence.values:
         raise BadInput(f"Status must be one of {', '.join(Presence.values)}; got {status!r}.")
     with transaction.atomic():
@@ -210,7 +230,132 @@ def set_presence(*, user: User, status: str) -> User:
             locked.presence = status
             locked.presence_changed_at = clock.now()
             locked.save(update_fields=["presence", "presence_changed_at"])
+            if status == Presence.AVAILABLE and locked.is_agent and queries.is_online(locked):
+                _after_commit_available(locked)
+            elif status == Presence.OFFLINE and _may_hold_chats(locked):
+                _after_commit_unavailable(locked)
     return locked
+
+
+# Live connections. A browser's WebSocket is a Connection row, refreshed by heartbeats;
+# a user is online while any row is fresh (queries.CONNECTION_STALE_AFTER). When the last
+# one goes, User.last_seen_at starts the grace period (CHATDESK_OFFLINE_GRACE) after which
+# expire_presence sends the agent's open chats back to the queue.
+
+
+def connection_opened(*, user: User, channel_name: str, instance: str = "") -> None:
+    """A WebSocket of ``user`` opened. Coming online while available hands the agent
+    waiting chats."""
+    now = clock.now()
+    with transaction.atomic():
+        # The user's row is the lock that orders their tabs opening and closing, so that
+        # exactly one of two tabs opening together sees "was not online".
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        was_online = queries.is_online(locked)
+        Connection.objects.update_or_create(
+            channel_name=channel_name,
+            defaults={
+                "user": locked,
+                "instance": instance[:INSTANCE_MAX_LENGTH],
+                "opened_at": now,
+                "last_seen_at": now,
+            },
+        )
+        if not was_online and locked.presence == Presence.AVAILABLE and locked.is_agent:
+            _after_commit_available(locked)
+
+
+def connection_seen(*, channel_name: str, user: User | None = None, instance: str = "") -> None:
+    """A heartbeat: the connection is alive. Given ``user``, a row the sweep already
+    removed (the process stalled past the stale limit) is opened again."""
+    updated = Connection.objects.filter(channel_name=channel_name).update(last_seen_at=clock.now())
+    if not updated and user is not None:
+        connection_opened(user=user, channel_name=channel_name, instance=instance)
+
+
+def connection_closed(*, channel_name: str) -> None:
+    """A WebSocket closed. When it was the user's last live one, the grace period starts."""
+    with transaction.atomic():
+        user_id = (
+            Connection.objects.filter(channel_name=channel_name)
+            .values_list("user_id", flat=True)
+            .first()
+        )
+        if user_id is None:
+            return
+        User.objects.select_for_update().filter(pk=user_id).first()
+        Connection.objects.filter(channel_name=channel_name).delete()
+        if not queries.is_online(user_id):
+            User.objects.filter(pk=user_id).update(last_seen_at=clock.now())
+
+
+def expire_presence() -> list[int]:
+    """The periodic sweep: forget connections whose heartbeat stopped (a killed browser or
+    server), then send back to the queue the open chats of agents who still chose to be
+    at the desk but whose last connection has been gone longer than the grace period.
+    Returns the ids of the agents handled."""
+    _drop_stale_connections()
+    now = clock.now()
+    cutoff = now - timedelta(seconds=float(settings.CHATDESK_OFFLINE_GRACE))
+    handled = []
+    for user_id in list(
+        queries.gone_agents_holding_chats(last_seen_before=cutoff).values_list("pk", flat=True)
+    ):
+        with transaction.atomic():
+            # Decide again under the lock: the agent may have come back meanwhile.
+            locked = (
+                queries.gone_agents_holding_chats(last_seen_before=cutoff)
+                .select_for_update()
+                .filter(pk=user_id)
+                .first()
+            )
+            if locked is None:
+                continue
+            _after_commit_unavailable(locked)
+        handled.append(user_id)
+    return handled
+
+
+def _drop_stale_connections() -> None:
+    """Delete connection rows whose heartbeat stopped; their owner's ``last_seen_at``
+    becomes the last heartbeat, so the grace period counts from when the browser was
+    last known alive."""
+    cutoff = clock.now() - CONNECTION_STALE_AFTER
+    with transaction.atomic():
+        stale = list(
+            Connection.objects.filter(last_seen_at__lt=cutoff).values_list(
+                "user_id", "last_seen_at"
+            )
+        )
+        if not stale:
+            return
+        last_seen: dict[int, datetime] = {}
+        for user_id, seen in stale:
+            last_seen[user_id] = max(seen, last_seen.get(user_id, seen))
+        # The same condition again: a heartbeat that landed meanwhile keeps its row.
+        Connection.objects.filter(last_seen_at__lt=cutoff).delete()
+        for user_id, seen in last_seen.items():
+            User.objects.filter(pk=user_id).filter(
+                Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=seen)
+            ).update(last_seen_at=seen)
+
+
+def _may_hold_chats(user: User) -> bool:
+    return user.is_agent or queries.open_chats_held_by(user).exists()
+
+
+def _after_commit_available(user: User) -> None:
+    # Imported here: routing builds on accounts, not the other way round.
+    from chatdesk.routing import assignment
+
+    # Robust: the presence change stands even if routing fails; the error is logged.
+    transaction.on_commit(lambda: assignment.agent_became_available(user=user), robust=True)
+
+
+def _after_commit_unavailable(user: User) -> None:
+    from chatdesk.routing import assignment
+
+    transaction.on_commit(lambda: assignment.agent_became_unavailable(user=user), robust=True)
 
 
 def issue_api_token(*, user: User, name: str = "") -> str:

@@ -7,7 +7,17 @@ from ninja import NinjaAPI
 from chatdesk import __version__
 from chatdesk.api import errors
 from chatdesk.api.auth import bearer, session
-from chatdesk.api.routers import business_hours, channels, chats, departments, templates, users
+from chatdesk.api.routers import (
+    agents,
+    business_hours,
+    channels,
+    chats,
+    comments,
+    departments,
+    notifications,
+    templates,
+    users,
+)
 
 api = NinjaAPI(
     title="Chat Desk API",
@@ -29,3 +39,6 @@ api.add_router("/channels", channels.router)
 api.add_router("/business-hours", business_hours.router)
 api.add_router("/templates", templates.router)
 api.add_router("/chats", chats.router)
+api.add_router("/", comments.router)
+api.add_router("/notifications", notifications.router)
+api.add_router("/agents", agents.router)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar, get_args
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.access import visible_chats
@@ -18,9 +18,11 @@ from chatdesk.chats.models import (
     ChatEvent,
     ChatKind,
     ChatStatus,
+    Comment,
     DeliveryStatus,
     Direction,
     Message,
+    Notification,
     TicketState,
 )
 from chatdesk.chats.window import ContactWindow, contact_window
@@ -337,3 +339,33 @@ def phone_messages(channel: Channel, phone: str, *, limit: int = PHONE_HISTORY) 
     rows = list(_on_the_phone(channel, phone).order_by("-created_at", "-id")[:limit])
     rows.reverse()
     return rows
+
+
+# --- Comments and notifications ------------------------------------------------------------
+
+NOTIFICATION_LIMIT = 100
+
+
+def chat_comments(chat: Chat) -> QuerySet[Comment]:
+    """A chat's comments, oldest first, with the ids of whom each mentions prefetched."""
+    mentioned = User.objects.only("id").order_by("id")
+    return (
+        Comment.objects.filter(chat=chat)
+        .prefetch_related(Prefetch("mentions", queryset=mentioned))
+        .order_by("created_at", "id")
+    )
+
+
+def notifications_of(
+    user: User, *, unread: bool = False, limit: int = NOTIFICATION_LIMIT
+) -> list[Notification]:
+    """A user's latest notifications, newest first; with ``unread``, only unread ones."""
+    notifications = Notification.objects.filter(recipient=user)
+    if unread:
+        notifications = notifications.filter(read_at__isnull=True)
+    return list(notifications.order_by("-created_at", "-id")[:limit])
+
+
+def unread_notification_count(user: User) -> int:
+    """How many of a user's notifications are unread."""
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()

@@ -9,9 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.db import IntegrityError, transaction
 
 from chatdesk.accounts.models import User
-from chatdesk.chats.models import Chat, EventKind
-from chatdesk.chats.services.timeline import record
-from chatdesk.core import clock
+from chatdesk.chats.models import Chat
 from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.routing import access
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
@@ -133,9 +131,7 @@ def clear_business_hours(*, department: Department, by: User | None) -> bool:
 
 
 def route_new_chat(*, chat: Chat) -> Chat:
-    """Place a chat that just started. Until agents are routed automatically, it waits,
-    unassigned, for a supervisor or an agent to take it."""
-    Chat.objects.filter(pk=chat.pk, agent__isnull=True).update(queued_at=clock.now())
-    chat.refresh_from_db()
-    record(chat, EventKind.QUEUED, department_id=chat.department_id)
-    return chat
+    """Place a chat that just started (see ``routing.assignment``)."""
+    from chatdesk.routing.assignment import route_new_chat as route
+
+    return route(chat=chat)

@@ -16,6 +16,7 @@ from chatdesk.accounts.models import Presence, User
 def go_offline_on_logout(
     sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any
 ) -> None:
-    """Signing out means "not at the desk": routing must stop offering this user chats."""
+    """Signing out means "not at the desk": routing stops offering this user chats, and
+    their open chats go back to the queue once the sign-out commits (set_presence)."""
     if user is not None and user.pk is not None:
         account_services.set_presence(user=user, status=Presence.OFFLINE)

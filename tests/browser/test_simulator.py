@@ -20,14 +20,30 @@ AT_THE_BOTTOM = """() => {
   return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 4;
 }"""
 
-FIND_AND_ASSIGN = """
-from chatdesk.accounts.models import User
-from chatdesk.chats.models import Chat
+ON_DUTY = """
+from datetime import timedelta
+from chatdesk.accounts.models import Connection, User
 from chatdesk.core import clock
-chat = Chat.objects.get(contact__phone={phone!r}, status="open")
 agent = User.objects.get(username={agent!r})
-Chat.objects.filter(pk=chat.pk).update(agent=agent, queued_at=None, assigned_at=clock.now())
-print(chat.pk)
+agent.presence = "available"
+agent.save()
+# The agent's workspace tab, kept fresh for the length of the test.
+Connection.objects.update_or_create(
+    channel_name="browser-test.{agent}",
+    defaults={{"user": agent, "opened_at": clock.now(),
+              "last_seen_at": clock.now() + timedelta(hours=1)}},
+)
+"""
+
+OFF_DUTY = """
+from chatdesk.accounts.models import Connection
+Connection.objects.filter(channel_name="browser-test.{agent}").delete()
+"""
+
+ROUTED_CHAT = """
+from chatdesk.chats.models import Chat
+chat = Chat.objects.get(contact__phone={phone!r}, status="open")
+print(chat.pk, chat.agent.username if chat.agent else "-")
 """
 
 FORGET_CONTACTS = """
@@ -48,10 +64,20 @@ def forget_afterwards(server: Server) -> Iterator[list[str]]:
         server.chatdesk("shell", "-c", FORGET_CONTACTS.format(phones=phones))
 
 
+@pytest.fixture(autouse=True)
+def alice_on_duty(server: Server) -> Iterator[None]:
+    """Alice is online and available, so routing gives her the customer's new chat."""
+    server.chatdesk("shell", "-c", ON_DUTY.format(agent="alice"))
+    yield
+    server.chatdesk("shell", "-c", OFF_DUTY.format(agent="alice"))
+
+
 def assign_chat(server: Server, phone: str, agent: str = "alice") -> int:
-    """The contact's open chat, given to ``agent`` (routing leaves it waiting)."""
-    out = server.chatdesk("shell", "-c", FIND_AND_ASSIGN.format(phone=phone, agent=agent))
-    return int(out.strip().splitlines()[-1])
+    """The contact's open chat, which routing gave to ``agent``."""
+    out = server.chatdesk("shell", "-c", ROUTED_CHAT.format(phone=phone))
+    chat_id, holder = out.strip().splitlines()[-1].split()
+    assert holder == agent, f"routing gave the chat to {holder}, not {agent}"
+    return int(chat_id)
 
 
 def agent_replies(server: Server, chat_id: int, text: str, agent: str = "alice") -> None:

@@ -180,3 +180,10 @@ def sent_message(channel: Channel, contact: Contact, provider_id: str, **fields:
         provider_message_id=provider_id,
         **values,
     )
+
+
+@pytest.fixture(autouse=True)
+def alice_on_duty(alice: Any, online: Any) -> Any:
+    """Alice (Sales, the channels' department) is online and available, so a new chat goes
+    to her: these tests are about messages, not routing (tests/routing covers that)."""
+    return online(alice)

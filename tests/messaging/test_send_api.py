@@ -18,12 +18,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_reply_is_201_queued_and_delivered_by_the_worker(
-    wa_live, alice, api_as, fake_graph, django_capture_on_commit_callbacks
+    wa_live, alice, api_as, fake_graph, online, django_capture_on_commit_callbacks
 ):
+    online(alice)
     now = int(clock.now().timestamp())
     post_whatsapp(Client(), wa_live, wa_payload(wa_text("Where is my parcel?", "wamid.IN1", now)))
     chat = Chat.objects.get()
-    Chat.objects.filter(pk=chat.pk).update(agent=alice)
+    assert chat.agent == alice  # routed to the only agent online
     with django_capture_on_commit_callbacks(execute=True):
         response = api_as(alice).post(f"/chats/{chat.pk}/messages", {"text": "On its way!"})
     assert response.status_code == 201, response.content

@@ -80,12 +80,12 @@ def test_a_text_starts_a_chat_with_the_provider_time(wa_channel):
     assert chat.kind == ChatKind.CHAT and chat.status == "open"
     assert chat.department == wa_channel.department
     assert chat.last_inbound_at == datetime.fromtimestamp(1_764_000_000, tz=UTC)
-    assert chat.queued_at is not None
+    assert chat.agent is not None  # routed (tests/routing covers how)
     contact = Contact.objects.get()
     assert (contact.phone, contact.name) == ("+27821234567", "Carol Customer")
     assert list(ChatEvent.objects.filter(chat=chat).values_list("kind", flat=True)) == [
         "created",
-        "queued",
+        "assigned",
     ]
 
 
@@ -116,10 +116,11 @@ def test_later_messages_join_the_open_chat_and_a_late_one_never_moves_the_window
     assert chat.last_inbound_at == datetime.fromtimestamp(1_764_000_500, tz=UTC)
 
 
-def test_a_message_joins_the_contacts_open_ticket(wa_channel, carol):
+def test_a_message_joins_the_contacts_open_ticket(wa_channel, carol, alice):
     ticket = Chat.objects.create(
         kind=ChatKind.TICKET,
-        ticket_state=TicketState.UNASSIGNED,
+        ticket_state=TicketState.ASSIGNED,
+        agent=alice,
         channel=wa_channel,
         contact=carol,
         created_at=clock.now(),

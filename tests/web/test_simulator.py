@@ -35,6 +35,13 @@ HOSTILE_SCRIPT = "<script>alert(1)</script>"
 HOSTILE_IMG = "<img src=x onerror=alert(1)>"
 
 
+@pytest.fixture(autouse=True)
+def alice_on_duty(alice, online):
+    """An agent is on duty, so the customer's first message starts a live chat with her
+    (no out-of-hours ticket reply appears on the phone); routing is tested elsewhere."""
+    return online(alice)
+
+
 def as_customer(phone: str = CAROL, name: str = "Carol Customer") -> Client:
     client = Client(enforce_csrf_checks=True)
     session = client.session

@@ -15,6 +15,7 @@ from chatdesk.chats import access, queries
 from chatdesk.chats.models import ChatEvent, Message
 from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, Tab, TabSummary
 from chatdesk.chats.services.outbound import Reply, send_message
+from chatdesk.routing import transfers
 
 router = Router(tags=["chats"])
 
@@ -249,3 +250,67 @@ def post_message(request: HttpRequest, chat_id: int, payload: MessageIn) -> Stat
         by=acting_user(request),
     )
     return Status(201, message)
+
+
+class AssignIn(Schema):
+    """To an agent, or to a department (whose rule picks the agent)."""
+
+    agent_id: int | None = None
+    department_id: int | None = None
+    note: str = Field("", description="Shown to the receiving agent on the chat's timeline.")
+    override_capacity: bool = Field(
+        False, description="Supervisors only: assign even when the agent is at capacity."
+    )
+
+
+def _chat_answer(request: HttpRequest, chat_id: int) -> ChatOut:
+    return chat_out(queries.chat_view(access.chat_for(acting_user(request), chat_id)))
+
+
+@router.post("/{chat_id}/assign", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
+def assign(request: HttpRequest, chat_id: int, payload: AssignIn) -> ChatOut:
+    chat = transfers.assign_chat(
+        chat_id=chat_id,
+        target=transfers.Target(
+            agent_id=payload.agent_id,
+            department_id=payload.department_id,
+            note=payload.note,
+            override_capacity=payload.override_capacity,
+        ),
+        by=acting_user(request),
+    )
+    return chat_out(queries.chat_view(chat))
+
+
+@router.post("/{chat_id}/close", response={200: ChatOut, **errors(401, 403, 404, 409)})
+def close(request: HttpRequest, chat_id: int) -> ChatOut:
+    transfers.close_chat(chat_id=chat_id, by=acting_user(request))
+    return _chat_answer(request, chat_id)
+
+
+@router.post("/{chat_id}/reopen", response={200: ChatOut, **errors(401, 403, 404, 409)})
+def reopen(request: HttpRequest, chat_id: int) -> ChatOut:
+    transfers.reopen_chat(chat_id=chat_id, by=acting_user(request))
+    return _chat_answer(request, chat_id)
+
+
+@router.post("/{chat_id}/accept", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
+def accept(request: HttpRequest, chat_id: int) -> ChatOut:
+    """An agent takes an unassigned ticket of their departments."""
+    transfers.accept_tickets(by=acting_user(request), chat_id=chat_id)
+    return _chat_answer(request, chat_id)
+
+
+class AcceptOldestIn(Schema):
+    count: int = Field(..., ge=1, le=transfers.MAX_ACCEPT)
+
+
+class AcceptedOut(Schema):
+    accepted: list[int]
+
+
+@router.post("/tickets/accept-oldest", response={200: AcceptedOut, **errors(400, 401, 403)})
+def accept_oldest(request: HttpRequest, payload: AcceptOldestIn) -> AcceptedOut:
+    """An agent takes the N oldest unassigned tickets of their departments at once."""
+    tickets = transfers.accept_tickets(by=acting_user(request), oldest=payload.count)
+    return AcceptedOut(accepted=[t.pk for t in tickets])

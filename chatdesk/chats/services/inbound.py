@@ -16,6 +16,7 @@ from chatdesk.chats.models import (
     Chat,
     ChatKind,
     ChatStatus,
+    ClosedBy,
     ContactOptOut,
     DeliveryStatus,
     Direction,
@@ -34,6 +35,7 @@ from chatdesk.providers.base import (
     message_id_from_reference,
 )
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.routing import assignment as routing_rules
 from chatdesk.routing import services as routing
 
 
@@ -94,6 +96,14 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
     now = clock.now()
     contact = upsert_contact(phone=inbound.from_phone, name=inbound.contact_name)
     chat = _open_conversation(channel, contact.pk)
+    if (
+        chat is not None
+        and chat.kind == ChatKind.TICKET
+        and routing_rules.should_start_live_instead_of_ticket(chat)
+    ):
+        # A live chat can be served now: it replaces the contact's unassigned ticket.
+        lifecycle.close(chat, closed_by=ClosedBy.SYSTEM, user=None)
+        chat = None
     is_new = chat is None
     if chat is None:
         chat = _start_chat(channel, contact.pk)

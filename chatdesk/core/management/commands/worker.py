@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -11,20 +12,34 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
+from chatdesk.accounts.services import expire_presence
+from chatdesk.chats.services.lifecycle import close_inactive_chats
 from chatdesk.chats.services.outbound import recover_outbox
 
 log = logging.getLogger(__name__)
 
 
-def _sweep_outbox_forever(stop: threading.Event, every: float) -> None:
-    """Settle interrupted deliveries now and then (a lost task, a worker killed mid-send)."""
-    while not stop.wait(every):
+SWEEPS: tuple[tuple[str, Callable[[], object]], ...] = (
+    ("outbox", recover_outbox),  # interrupted deliveries: a lost task, a worker killed mid-send
+    ("presence", expire_presence),  # dead connections; agents gone past the grace period
+    ("inactivity", close_inactive_chats),  # live chats with no message for too long
+)
+
+
+def sweep_once() -> None:
+    """Run every sweep; one failing (a database hiccup) does not stop the others."""
+    for name, sweep in SWEEPS:
         try:
-            recover_outbox()
-        except Exception:  # a database hiccup must not end the sweeper
-            log.exception("the outbox sweep failed; trying again later")
+            sweep()
+        except Exception:
+            log.exception("the %s sweep failed; trying again later", name)
         finally:
             close_old_connections()
+
+
+def _sweep_forever(stop: threading.Event, every: float) -> None:
+    while not stop.wait(every):
+        sweep_once()
 
 
 class Command(BaseCommand):
@@ -55,9 +70,9 @@ class Command(BaseCommand):
         stop = threading.Event()
         if not batch:
             sweeper = threading.Thread(
-                target=_sweep_outbox_forever,
+                target=_sweep_forever,
                 args=(stop, float(settings.CHATDESK_OUTBOX_SWEEP_EVERY)),
-                name="outbox-sweeper",
+                name="sweeper",
                 daemon=True,
             )
             sweeper.start()
