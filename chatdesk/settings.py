@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -144,3 +145,10 @@ CHATDESK_WS_HEARTBEAT = config.tuning("CHATDESK_WS_HEARTBEAT", 20.0)
 CHATDESK_OFFLINE_GRACE = config.tuning("CHATDESK_OFFLINE_GRACE", 120.0)
 # A live chat with no message for this long is closed by the system (24 hours).
 CHATDESK_INACTIVITY_CLOSE = config.tuning("CHATDESK_INACTIVITY_CLOSE", 86400.0)
+# Reassign a live chat whose first message its agent leaves unanswered this long (seconds);
+# unset or empty: never.
+CHATDESK_UNANSWERED_REASSIGN = (
+    config.tuning("CHATDESK_UNANSWERED_REASSIGN", 0.0)
+    if os.environ.get("CHATDESK_UNANSWERED_REASSIGN")
+    else 0.0
+)

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import TextIO
+from typing import Any, TextIO
 
 ASGI_APPLICATION = "chatdesk.asgi:application"
 DEFAULT_HOST = "127.0.0.1"
@@ -170,3 +170,16 @@ def _wait_all(processes: Sequence[subprocess.Popen[bytes]], timeout: float) -> b
         except subprocess.TimeoutExpired:
             return False
     return True
+
+
+def add_listen_arguments(parser: Any) -> None:
+    """``--host`` and ``--port``, shared by ``chatdesk serve`` and ``chatdesk run``."""
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help="The address to listen on (default: %(default)s)."
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="The port to listen on (default: %(default)s).",
+    )

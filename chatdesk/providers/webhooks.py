@@ -78,25 +78,30 @@ def _twilio_url(request: HttpRequest) -> str:
     return request.build_absolute_uri()
 
 
-def _twilio_form(request: HttpRequest, channel: Channel) -> dict[str, str] | HttpResponse:
+def _signed_sms_request(
+    request: HttpRequest, channel_id: int
+) -> tuple[Channel, dict[str, str]] | HttpResponse:
+    """The SMS channel and the request's form fields, once the signature is checked; or
+    the answer to give (404 unknown channel, 403 bad signature)."""
+    channel = _channel(channel_id, ChannelKind.SMS)
+    if channel is None:
+        return _detail("No SMS channel has that id.", 404)
     form = {key: request.POST.get(key, "") for key in request.POST}
     auth_token = str(channel.secrets.get("auth_token", ""))
     if not sms.verify_signature(
         _twilio_url(request), form, request.headers.get(sms.SIGNATURE_HEADER), auth_token
     ):
         return _detail("The X-Twilio-Signature header does not match the request.", 403)
-    return form
+    return channel, form
 
 
 @csrf_exempt
 @require_http_methods(["POST"])
 def sms_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = _channel(channel_id, ChannelKind.SMS)
-    if channel is None:
-        return _detail("No SMS channel has that id.", 404)
-    form = _twilio_form(request, channel)
-    if isinstance(form, HttpResponse):
-        return form
+    checked = _signed_sms_request(request, channel_id)
+    if isinstance(checked, HttpResponse):
+        return checked
+    channel, form = checked
     try:
         batch = sms.parse_inbound(form)
     except MalformedPayload as exc:
@@ -108,12 +113,10 @@ def sms_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
 @csrf_exempt
 @require_http_methods(["POST"])
 def sms_status_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
-    channel = _channel(channel_id, ChannelKind.SMS)
-    if channel is None:
-        return _detail("No SMS channel has that id.", 404)
-    form = _twilio_form(request, channel)
-    if isinstance(form, HttpResponse):
-        return form
+    checked = _signed_sms_request(request, channel_id)
+    if isinstance(checked, HttpResponse):
+        return checked
+    channel, form = checked
     try:
         batch = sms.parse_status(form, reference=request.GET.get("ref", ""))
     except MalformedPayload as exc:

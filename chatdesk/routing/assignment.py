@@ -86,9 +86,14 @@ def _previous_agent_id(chat: Chat) -> int | None:
     return earlier
 
 
-def pick_agent_locked(department_id: int | None, prefer: int | None) -> User | None:
+def pick_agent_locked(
+    department_id: int | None, prefer: int | None, *, exclude: int | None = None
+) -> User | None:
     """Lock the candidates, then choose among them with counts read under the lock."""
-    candidate_ids = list(agents_online(department_id).values_list("pk", flat=True))
+    online = agents_online(department_id)
+    if exclude is not None:
+        online = online.exclude(pk=exclude)
+    candidate_ids = list(online.values_list("pk", flat=True))
     if not candidate_ids:
         return None
     list(User.objects.select_for_update().filter(pk__in=candidate_ids).order_by("pk"))
@@ -279,3 +284,43 @@ def queued_chats(department_id: int | None = None) -> QuerySet[Chat]:
     if department_id is not None:
         chats = chats.filter(Q(department_id=department_id))
     return chats.order_by("queued_at", "pk")
+
+
+def reassign_unanswered() -> list[int]:
+    """Live chats whose agent has not answered the first message within
+    ``CHATDESK_UNANSWERED_REASSIGN`` seconds go to another available agent (off when 0).
+    Returns the ids moved."""
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    seconds = float(settings.CHATDESK_UNANSWERED_REASSIGN)
+    if seconds <= 0:
+        return []
+    cutoff = clock.now() - timedelta(seconds=seconds)
+    stale = Chat.objects.filter(
+        kind=ChatKind.CHAT,
+        status=ChatStatus.OPEN,
+        agent__isnull=False,
+        first_response_at__isnull=True,
+        assigned_at__lt=cutoff,
+    ).order_by("assigned_at", "pk")
+    moved: list[int] = []
+    for chat_id in list(stale.values_list("pk", flat=True)[:200]):
+        with transaction.atomic():
+            chat = Chat.objects.select_for_update().filter(pk=chat_id).first()
+            if (
+                chat is None
+                or chat.status != ChatStatus.OPEN
+                or chat.agent_id is None
+                or chat.first_response_at is not None
+                or chat.assigned_at is None
+                or chat.assigned_at >= cutoff
+            ):
+                continue
+            agent = pick_agent_locked(chat.department_id, None, exclude=chat.agent_id)
+            if agent is None:
+                continue  # nobody else can take it: it stays where it is
+            give_chat(chat, agent, by=None, kind=EventKind.TRANSFERRED, reason="unanswered")
+            moved.append(chat.pk)
+    return moved

@@ -571,12 +571,14 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
     assert rounds[:4] == ["outbox", "presence", "outbox", "presence"]
 
 
-def test_the_worker_sweeps_outbox_presence_and_inactivity() -> None:
+def test_the_worker_sweeps_outbox_presence_inactivity_and_unanswered() -> None:
     from chatdesk.chats.services.lifecycle import close_inactive_chats
     from chatdesk.core.management.commands import worker
+    from chatdesk.routing.assignment import reassign_unanswered
 
     assert [fn for _, fn in worker.SWEEPS] == [
         worker.recover_outbox,
         worker.expire_presence,
         close_inactive_chats,
+        reassign_unanswered,
     ]

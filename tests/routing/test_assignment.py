@@ -195,3 +195,30 @@ def test_inactive_chats_close_by_the_system_and_free_capacity(
     waiting.refresh_from_db()
     assert (quiet.status, quiet.closed_by) == ("closed", "system")
     assert waiting.agent == alice
+
+
+def test_unanswered_first_message_moves_to_another_agent_when_enabled(
+    online, customer_writes, alice, bob, settings
+):
+    import time_machine
+
+    from chatdesk.chats.services.outbound import Reply, send_message
+
+    online(alice)
+    chat = customer_writes(phone(1))
+    answered = customer_writes(phone(2))
+    assert chat.agent == answered.agent == alice  # bob is not online yet
+    send_message(chat_id=answered.pk, reply=Reply(text="Hi!"), by=alice)
+    online(bob)
+    settings.CHATDESK_UNANSWERED_REASSIGN = 0
+    assert assignment.reassign_unanswered() == []  # off by default
+    settings.CHATDESK_UNANSWERED_REASSIGN = 300
+    assert assignment.reassign_unanswered() == []  # not yet
+    with time_machine.travel(clock.now() + timedelta(seconds=301)):
+        Connection.objects.update(last_seen_at=clock.now())
+        assert assignment.reassign_unanswered() == [chat.pk]
+    chat.refresh_from_db()
+    answered.refresh_from_db()
+    assert chat.agent == bob and answered.agent == alice
+    event = ChatEvent.objects.filter(chat=chat, kind="transferred").get()
+    assert (event.data["reason"], event.data["from_agent_id"]) == ("unanswered", alice.pk)

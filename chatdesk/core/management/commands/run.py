@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
 from chatdesk.core.demo import describe, load_demo
-from chatdesk.core.supervise import DEFAULT_HOST, DEFAULT_PORT, desk_children, supervise
+from chatdesk.core.supervise import add_listen_arguments, desk_children, supervise
 
 
 class Command(BaseCommand):
@@ -22,15 +22,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--host", default=DEFAULT_HOST, help="The address to listen on (default: %(default)s)."
-        )
-        parser.add_argument(
-            "--port",
-            type=int,
-            default=DEFAULT_PORT,
-            help="The port to listen on (default: %(default)s).",
-        )
+        add_listen_arguments(parser)
         parser.add_argument(
             "--demo", action="store_true", help="Load the demo data and print its logins first."
         )

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from chatdesk.core.supervise import DEFAULT_HOST, DEFAULT_PORT, serve_web
+from chatdesk.core.supervise import add_listen_arguments, serve_web
 
 
 class Command(BaseCommand):
@@ -16,15 +16,7 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--host", default=DEFAULT_HOST, help="The address to listen on (default: %(default)s)."
-        )
-        parser.add_argument(
-            "--port",
-            type=int,
-            default=DEFAULT_PORT,
-            help="The port to listen on (default: %(default)s).",
-        )
+        add_listen_arguments(parser)
         parser.add_argument(
             "--forwarded-allow-ips",
             default=None,

@@ -15,6 +15,7 @@ from django.db import close_old_connections
 from chatdesk.accounts.services import expire_presence
 from chatdesk.chats.services.lifecycle import close_inactive_chats
 from chatdesk.chats.services.outbound import recover_outbox
+from chatdesk.routing.assignment import reassign_unanswered
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ SWEEPS: tuple[tuple[str, Callable[[], object]], ...] = (
     ("outbox", recover_outbox),  # interrupted deliveries: a lost task, a worker killed mid-send
     ("presence", expire_presence),  # dead connections; agents gone past the grace period
     ("inactivity", close_inactive_chats),  # live chats with no message for too long
+    ("unanswered", reassign_unanswered),  # first messages left unanswered (when enabled)
 )
 
 
