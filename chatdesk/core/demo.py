@@ -14,8 +14,8 @@ from datetime import date, time, timedelta
 
 from django.db import transaction
 
-from chatdesk.accounts.models import Role, User
-from chatdesk.accounts.services import create_user
+from chatdesk.accounts.models import Presence, Role, User
+from chatdesk.accounts.services import create_user, set_presence
 from chatdesk.chats.models import Contact
 from chatdesk.core import clock
 from chatdesk.core.demo_chats import seed_sample_chats
@@ -233,6 +233,9 @@ def _users(
                 display_name=spec.display_name,
                 department_ids=[departments[name].pk for name in spec.departments],
             )
+            if user.role == Role.AGENT:
+                # Demo agents take chats as soon as they sign in (their page goes online).
+                user = set_presence(user=user, status=Presence.AVAILABLE)
             created["user"] += 1
         users[spec.username] = user
         logins.append(

@@ -62,6 +62,21 @@ def test_agent_sees_the_workspace(page: Page, server_url: str, screenshot):
     screenshot(page, "agent")
 
 
+def test_an_open_agent_page_makes_the_agent_online(page: Page, server_url: str):
+    def presence() -> dict[str, object]:
+        response = page.request.get(server_url + "/api/v1/me/presence")
+        assert response.status == 200
+        return response.json()
+
+    log_in(page, "bob")
+    expect(page).to_have_url(server_url + "/agent/")
+    expect(page.locator("html")).to_have_attribute("data-live", "on", timeout=10_000)
+    assert presence()["online"] is True
+    page.goto(server_url + "/logout/")
+    page.get_by_role("button", name="Log out").last.click()
+    expect(page).to_have_url(re.compile(r"/login/"))
+
+
 def test_agent_is_refused_the_supervisor_console(page: Page):
     log_in(page, "alice")
     response = page.goto("/supervisor/")

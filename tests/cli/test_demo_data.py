@@ -79,6 +79,10 @@ def test_people_and_their_logins() -> None:
     for name in ("Sales", "Support"):
         department = Department.objects.get(name=name)
         assert department.members.filter(role=Role.AGENT).count() == 2
+    # Agents are available: signing in (an open page) is all it takes to get chats.
+    assert set(User.objects.filter(role=Role.AGENT).values_list("presence", flat=True)) == {
+        "available"
+    }
     for spec in USERS:
         user = authenticate(username=spec.username, password=spec.password)
         assert isinstance(user, User)
