@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chatdesk.accounts.models import Presence, Role, User
@@ -275,15 +275,6 @@ def should_start_live_instead_of_ticket(ticket: Chat) -> bool:
     return (
         ticket.ticket_state == TicketState.UNASSIGNED and live_route(ticket.department_id).possible
     )
-
-
-def queued_chats(department_id: int | None = None) -> QuerySet[Chat]:
-    chats = Chat.objects.filter(
-        kind=ChatKind.CHAT, status=ChatStatus.OPEN, agent__isnull=True, queued_at__isnull=False
-    )
-    if department_id is not None:
-        chats = chats.filter(Q(department_id=department_id))
-    return chats.order_by("queued_at", "pk")
 
 
 def reassign_unanswered() -> list[int]:

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from django.db import IntegrityError, transaction
 
 from chatdesk.accounts.models import User
-from chatdesk.chats.models import Chat
 from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.routing import access
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
@@ -128,10 +127,3 @@ def clear_business_hours(*, department: Department, by: User | None) -> bool:
     with transaction.atomic():
         deleted, _ = BusinessHours.objects.filter(department=department).delete()
     return deleted > 0
-
-
-def route_new_chat(*, chat: Chat) -> Chat:
-    """Place a chat that just started (see ``routing.assignment``)."""
-    from chatdesk.routing.assignment import route_new_chat as route
-
-    return route(chat=chat)

@@ -35,8 +35,7 @@ from chatdesk.providers.base import (
     message_id_from_reference,
 )
 from chatdesk.providers.models import Channel, ChannelKind
-from chatdesk.routing import assignment as routing_rules
-from chatdesk.routing import services as routing
+from chatdesk.routing import assignment
 
 
 @dataclass
@@ -99,7 +98,7 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
     if (
         chat is not None
         and chat.kind == ChatKind.TICKET
-        and routing_rules.should_start_live_instead_of_ticket(chat)
+        and assignment.should_start_live_instead_of_ticket(chat)
     ):
         # A live chat can be served now: it replaces the contact's unassigned ticket.
         lifecycle.close(chat, closed_by=ClosedBy.SYSTEM, user=None)
@@ -131,7 +130,7 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
     chat.refresh_from_db()
     _apply_keywords(channel, chat, inbound)
     if is_new and chat.status == ChatStatus.OPEN:
-        routing.route_new_chat(chat=chat)
+        assignment.route_new_chat(chat=chat)
     return message
 
 
