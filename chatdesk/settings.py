@@ -152,3 +152,11 @@ CHATDESK_UNANSWERED_REASSIGN = (
     if os.environ.get("CHATDESK_UNANSWERED_REASSIGN")
     else 0.0
 )
+
+# Live events: how long the event log keeps events for clients catching up (days); how
+# many events may wait for one slow WebSocket before it is sent ``resync`` and closed; how
+# often each app process reads the log for events from other processes (seconds; with
+# Redis this is only a safety net behind pub/sub).
+CHATDESK_EVENT_RETENTION_DAYS = config.tuning("CHATDESK_EVENT_RETENTION_DAYS", 7.0)
+CHATDESK_WS_BUFFER = int(config.tuning("CHATDESK_WS_BUFFER", 1000))
+CHATDESK_EVENTS_POLL = config.tuning("CHATDESK_EVENTS_POLL", 2.0 if REDIS_URL else 0.25)

@@ -190,6 +190,7 @@ def update_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
             raise Conflict(f"A user named {locked.username!r} already exists.") from exc
         if departments is not None:
             locked.departments.set(departments)
+        user_changed(locked)
         if (more_room or departments is not None) and locked.role == Role.AGENT:
             # Room for more chats, or new departments: waiting chats may now go to them.
             from chatdesk.routing import assignment
@@ -230,6 +231,7 @@ def set_presence(*, user: User, status: str) -> User:
             locked.presence = status
             locked.presence_changed_at = clock.now()
             locked.save(update_fields=["presence", "presence_changed_at"])
+            _presence_changed(locked, online=queries.is_online(locked))
             if status == Presence.AVAILABLE and locked.is_agent and queries.is_online(locked):
                 _after_commit_available(locked)
             elif status == Presence.OFFLINE and _may_hold_chats(locked):
@@ -261,6 +263,8 @@ def connection_opened(*, user: User, channel_name: str, instance: str = "") -> N
                 "last_seen_at": now,
             },
         )
+        if not was_online:
+            _presence_changed(locked, online=True)
         if not was_online and locked.presence == Presence.AVAILABLE and locked.is_agent:
             _after_commit_available(locked)
 
@@ -283,10 +287,11 @@ def connection_closed(*, channel_name: str) -> None:
         )
         if user_id is None:
             return
-        User.objects.select_for_update().filter(pk=user_id).first()
+        user = User.objects.select_for_update().filter(pk=user_id).first()
         Connection.objects.filter(channel_name=channel_name).delete()
-        if not queries.is_online(user_id):
+        if user is not None and not queries.is_online(user_id):
             User.objects.filter(pk=user_id).update(last_seen_at=clock.now())
+            _presence_changed(user, online=False)
 
 
 def expire_presence() -> list[int]:
@@ -338,6 +343,25 @@ def _drop_stale_connections() -> None:
             User.objects.filter(pk=user_id).filter(
                 Q(last_seen_at__isnull=True) | Q(last_seen_at__lt=seen)
             ).update(last_seen_at=seen)
+        for user in User.objects.filter(pk__in=sorted(last_seen)):
+            if not queries.is_online(user):
+                _presence_changed(user, online=False)
+
+
+def _presence_changed(user: User, *, online: bool) -> None:
+    # Imported here: the live-event log builds on accounts, not the other way round.
+    from chatdesk.realtime import events as live_events
+
+    live_events.presence_changed(user, online=online)
+
+
+def user_changed(user: User) -> None:
+    """Call inside the transaction that changed the user's role, departments or active
+    flag: from that point in the order of live events, their open sockets receive what
+    the changed user may see, and a deactivated user's sockets close."""
+    from chatdesk.realtime import events as live_events
+
+    live_events.user_changed(user)
 
 
 def _may_hold_chats(user: User) -> bool:

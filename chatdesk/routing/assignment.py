@@ -38,6 +38,8 @@ from chatdesk.chats.models import (
 )
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
+from chatdesk.realtime import events as live_events
+from chatdesk.realtime.models import EventType
 from chatdesk.routing.hours import is_within_business_hours
 
 log = logging.getLogger(__name__)
@@ -117,6 +119,7 @@ def give_chat(
     """Hand the chat to the agent (a ticket becomes assigned), with its timeline event."""
     now = clock.now()
     previous = chat.agent_id
+    was_queue = live_events.queue_department(chat)
     chat.agent = agent
     chat.assigned_at = now
     chat.queued_at = None
@@ -127,6 +130,13 @@ def give_chat(
     chat.save(update_fields=fields)
     User.objects.filter(pk=agent.pk).update(last_assigned_at=now)
     timeline.record(chat, kind, actor=by, agent_id=agent.pk, from_agent_id=previous, **data)
+    live_events.chat_event(
+        EventType.CHAT_ASSIGNED,
+        chat,
+        {"by_id": by.pk if by else None, "transfer": kind == EventKind.TRANSFERRED, **data},
+        previous_agent_id=previous,
+        previous_department_id=was_queue,
+    )
     return chat
 
 
@@ -146,6 +156,7 @@ def _auto_reply(chat: Chat, text: str) -> None:
         status=DeliveryStatus.QUEUED,
         created_at=clock.now(),
     )
+    live_events.message_event(EventType.MESSAGE_CREATED, message)
     transaction.on_commit(lambda: enqueue_delivery(message.pk))
 
 
@@ -265,6 +276,12 @@ def agent_became_unavailable(*, user: User) -> None:
             chat.queued_at = now
             chat.save(update_fields=["agent", "queued_at"])
             timeline.record(chat, EventKind.QUEUED, from_agent_id=user.pk, reason="agent_offline")
+            live_events.chat_event(
+                EventType.CHAT_ASSIGNED,
+                chat,
+                {"by_id": None, "reason": "agent_offline"},
+                previous_agent_id=user.pk,
+            )
             departments.add(chat.department_id)
     if departments:
         transaction.on_commit(lambda: drain_for(departments))

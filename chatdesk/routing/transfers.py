@@ -21,6 +21,8 @@ from chatdesk.chats.models import (
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
+from chatdesk.realtime import events as live_events
+from chatdesk.realtime.models import EventType
 from chatdesk.routing import assignment
 from chatdesk.routing.models import Department
 
@@ -37,7 +39,10 @@ class Target:
 
 
 def _notify(chat: Chat, agent: User, kind: str) -> None:
-    Notification.objects.create(recipient=agent, kind=kind, chat=chat, created_at=clock.now())
+    notification = Notification.objects.create(
+        recipient=agent, kind=kind, chat=chat, created_at=clock.now()
+    )
+    live_events.notification_created(notification)
 
 
 def assign_chat(*, chat_id: int, target: Target, by: User) -> Chat:
@@ -205,6 +210,7 @@ def reopen_chat(*, chat_id: int, by: User) -> Chat:
                 f"The contact already has an open {chat.get_kind_display().lower()} on this "
                 "channel."
             )
+        was_queue = live_events.queue_department(chat)
         chat.status = ChatStatus.OPEN
         chat.closed_at = None
         chat.closed_by = None
@@ -218,6 +224,9 @@ def reopen_chat(*, chat_id: int, by: User) -> Chat:
             chat.queued_at = clock.now()  # nobody holds it: it waits for the next agent
         chat.save()
         timeline.record(chat, EventKind.REOPENED, actor=by)
+        live_events.chat_event(
+            EventType.CHAT_REOPENED, chat, {"by_id": by.pk}, previous_department_id=was_queue
+        )
     if waiting:
         department_id = chat.department_id
         transaction.on_commit(lambda: assignment.drain_for([department_id]))

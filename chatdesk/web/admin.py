@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.text import Truncator
 
 from chatdesk.accounts.models import ApiToken, Connection, User
-from chatdesk.accounts.services import apply_role_flags
+from chatdesk.accounts.services import apply_role_flags, user_changed
 from chatdesk.chats.models import (
     Chat,
     ChatEvent,
@@ -155,6 +155,13 @@ class DeskUserAdmin(UserAdmin):
         if "presence" in form.changed_data:
             obj.presence_changed_at = clock.now()
         super().save_model(request, obj, form, change)
+
+    def save_related(
+        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
+    ) -> None:
+        super().save_related(request, form, formsets, change)
+        # With the departments saved: open sockets follow the change, in order.
+        user_changed(form.instance)
 
 
 @admin.register(Department, site=setup_site)

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import Presence, User
+from chatdesk.realtime import transport
 
 
 @receiver(user_logged_out, dispatch_uid="chatdesk.web.offline_on_logout")
@@ -20,3 +21,8 @@ def go_offline_on_logout(
     their open chats go back to the queue once the sign-out commits (set_presence)."""
     if user is not None and user.pk is not None:
         account_services.set_presence(user=user, status=Presence.OFFLINE)
+        if request is not None and request.session.session_key:
+            # Sockets opened with this session end now, not at their next heartbeat.
+            transport.broadcast_control(
+                {"kind": "logout", "user_id": user.pk, "session_key": request.session.session_key}
+            )

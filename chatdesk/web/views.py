@@ -9,12 +9,18 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries as chat_queries
+from chatdesk.chats.models import Chat, Message
+from chatdesk.realtime import events as live_events
+from chatdesk.realtime.models import LiveEvent
 
 View = Callable[..., HttpResponse]
 
@@ -28,13 +34,18 @@ def forbidden(request: HttpRequest, sentence: str) -> HttpResponse:
 
 
 def role_required(allowed: Callable[[User], bool], sentence: str) -> Callable[[View], View]:
-    """Anonymous visitors go to the login page; signed-in users of another role get a 403."""
+    """Anonymous visitors go to the login page; signed-in users of another role get a 403.
+
+    A fragment fetched by htmx would swap the login form into the page, so htmx is told to
+    send the whole page there instead."""
 
     def decorate(view: View) -> View:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             user = request.user
             if not user.is_authenticated:
+                if request.headers.get("HX-Request") == "true":
+                    return HttpResponseClientRedirect(settings.LOGIN_URL)
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             assert isinstance(user, User)
             if not allowed(user):
@@ -80,43 +91,109 @@ class LogoutView(auth_views.LogoutView):
         return render(request, "web/logout.html")
 
 
-@require_GET
-@role_required(
-    lambda user: user.is_agent and not user.is_admin,
-    "This is the agents' workspace; supervisors and admins work in the supervisor console.",
+# --- Live lists --------------------------------------------------------------------------
+#
+# The agent's and the supervisor's lists are fragments that htmx fetches again when live.js
+# reports a change (see static/web/live.js); the page renders the same fragments inline,
+# with the newest live-event seq in <body data-live-seq>, from which live.js asks the event
+# stream for everything that happened after the page was read.
+
+# A list shows each chat's latest message. Customer text: the templates autoescape it.
+_LATEST_MESSAGE = Message.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
+
+# The newest seq, read inside the list's own query: one snapshot, so the list cannot be
+# older than the seq, and the page costs no extra query.
+_NEWEST_SEQ = Subquery(
+    LiveEvent.objects.filter(seq__isnull=False).order_by("-seq").values("seq")[:1]
 )
-def agent_home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    chats = list(chat_queries.open_chats_of(user))
-    return render(
-        request,
-        "web/agent.html",
-        {
-            "live_chats": [c for c in chats if c.kind == "chat"],
-            "tickets": [c for c in chats if c.kind == "ticket"],
-        },
+
+
+def _read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Chat], int]:
+    """The chats, each with ``last_text`` and ``last_direction``, and the newest live-event
+    seq as of that read. Read the lists a page shows first: whatever is read after them is
+    at least as new as the seq.
+
+    An empty list carries no seq; then the seq is read on its own and the list again after
+    it (nothing read before the seq may stand beside it)."""
+    annotated: QuerySet[Chat] = chats.annotate(
+        last_text=Subquery(_LATEST_MESSAGE.values("text")[:1]),
+        last_direction=Subquery(_LATEST_MESSAGE.values("direction")[:1]),
+        live_seq=_NEWEST_SEQ,
     )
+    if limit is not None:
+        annotated = annotated[:limit]
+    rows = list(annotated)
+    if rows:
+        seq: int = getattr(rows[0], "live_seq", None) or 0
+        return rows, seq
+    seq = live_events.latest_seq()
+    return list(annotated.all()), seq
 
 
-@require_GET
-@role_required(
-    lambda user: user.oversees,
-    "Only supervisors and admins can open the supervisor console.",
-)
-def supervisor_home(request: HttpRequest) -> HttpResponse:
+def _agent_lists(user: User) -> dict[str, Any]:
+    chats, seq = _read_lists(chat_queries.open_chats_of(user))
+    return {
+        "live_seq": seq,
+        "live_chats": [c for c in chats if c.kind == "chat"],
+        "tickets": [c for c in chats if c.kind == "ticket"],
+    }
+
+
+def _supervisor_lists(request: HttpRequest) -> dict[str, Any]:
     tab = request.GET.get("tab", "chats")
     if tab not in chat_queries.TABS:
         tab = "chats"
+    chats, seq = _read_lists(chat_queries.chats_in_tab(tab), TAB_LIST_LIMIT)
     totals = chat_queries.tab_totals()
-    return render(
-        request,
-        "web/supervisor.html",
-        {
-            "tab": tab,
-            "tabs": [(name, name.title(), totals[name]) for name in chat_queries.TABS],
-            "summary": chat_queries.tab_summary(tab),
-            "chats": chat_queries.chats_in_tab(tab)[:TAB_LIST_LIMIT],
-            "list_limit": TAB_LIST_LIMIT,
-        },
-    )
+    return {
+        "live_seq": seq,
+        "tab": tab,
+        "tabs": [(name, name.title(), totals[name]) for name in chat_queries.TABS],
+        "summary": chat_queries.tab_summary(tab),
+        "chats": chats,
+        "list_limit": TAB_LIST_LIMIT,
+    }
+
+
+AGENT_ONLY = "This is the agents' workspace; supervisors and admins work in the supervisor console."
+SUPERVISORS_ONLY = "Only supervisors and admins can open the supervisor console."
+
+
+def _is_agent(user: User) -> bool:
+    return user.is_agent and not user.is_admin
+
+
+def _oversees(user: User) -> bool:
+    return user.oversees
+
+
+@require_GET
+@role_required(_is_agent, AGENT_ONLY)
+def agent_home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    assert isinstance(user, User)
+    return render(request, "web/agent.html", _agent_lists(user))
+
+
+@never_cache
+@require_GET
+@role_required(_is_agent, AGENT_ONLY)
+def agent_lists(request: HttpRequest) -> HttpResponse:
+    """The agent's lists alone, for htmx to swap in when they change."""
+    user = request.user
+    assert isinstance(user, User)
+    return render(request, "web/_agent_lists.html", _agent_lists(user))
+
+
+@require_GET
+@role_required(_oversees, SUPERVISORS_ONLY)
+def supervisor_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/supervisor.html", _supervisor_lists(request))
+
+
+@never_cache
+@require_GET
+@role_required(_oversees, SUPERVISORS_ONLY)
+def supervisor_lists(request: HttpRequest) -> HttpResponse:
+    """One tab's counts and list alone, for htmx to swap in when they change."""
+    return render(request, "web/_supervisor_lists.html", _supervisor_lists(request))

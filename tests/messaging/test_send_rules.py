@@ -32,11 +32,16 @@ def live_chat(channel, contact, agent=None, **fields) -> Chat:
 def test_agent_replies_into_own_chat_and_it_is_queued_for_after_commit(
     sandbox, carol, alice, django_capture_on_commit_callbacks
 ):
+    from django_tasks_db.models import DBTaskResult
+
     chat = live_chat(sandbox, carol, alice)
     with django_capture_on_commit_callbacks() as callbacks:
         message = send_message(chat_id=chat.pk, reply=Reply(text="Hello Carol"), by=alice)
     assert (message.status, message.direction, message.author) == ("queued", "out", alice)
-    assert len(callbacks) == 1  # the delivery is enqueued only after commit
+    assert DBTaskResult.objects.count() == 0  # the delivery is enqueued only after commit
+    for callback in callbacks:
+        callback()
+    assert DBTaskResult.objects.count() == 1
     chat.refresh_from_db()
     assert chat.first_response_at == message.created_at
 

@@ -472,8 +472,8 @@ def test_presence_hooks_wait_for_the_commit(
         available(alice)
         available(alice)  # no change, no call
     assert calls == []
-    assert len(first) == 1
-    first[0]()
+    for callback in first:  # the routing hook, and the live events' numbering
+        callback()
     assert calls == [("available", alice.pk)]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -571,9 +571,10 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
     assert rounds[:4] == ["outbox", "presence", "outbox", "presence"]
 
 
-def test_the_worker_sweeps_outbox_presence_inactivity_and_unanswered() -> None:
+def test_the_worker_sweeps_outbox_presence_inactivity_unanswered_and_live_events() -> None:
     from chatdesk.chats.services.lifecycle import close_inactive_chats
     from chatdesk.core.management.commands import worker
+    from chatdesk.realtime.events import prune_old_events, sequence_stragglers
     from chatdesk.routing.assignment import reassign_unanswered
 
     assert [fn for _, fn in worker.SWEEPS] == [
@@ -581,4 +582,6 @@ def test_the_worker_sweeps_outbox_presence_inactivity_and_unanswered() -> None:
         worker.expire_presence,
         close_inactive_chats,
         reassign_unanswered,
+        sequence_stragglers,
+        prune_old_events,
     ]

@@ -14,6 +14,7 @@ from chatdesk.chats.models import Chat, Comment, EventKind, Notification, Notifi
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput
+from chatdesk.realtime import events as live_events
 
 MAX_BODY = 4000
 
@@ -30,8 +31,8 @@ def add_comment(*, chat_id: int, body: str, by: User) -> Comment:
     themselves is ignored. The comment, its notifications and the "commented" timeline
     event are written in one transaction.
 
-    The live events ``comment.created`` and ``notification.created`` will be sent from
-    here, after commit, once the desk's event log exists; nothing is sent yet.
+    ``comment.created`` goes to those who may see the chat, and each mentioned user gets
+    their own ``notification.created``, after the commit.
     """
     text = _checked_body(body)
     with transaction.atomic():
@@ -41,8 +42,8 @@ def add_comment(*, chat_id: int, body: str, by: User) -> Comment:
         now = clock.now()
         comment = Comment.objects.create(chat=chat, author=by, body=text, created_at=now)
         comment.mentions.set(mentioned)
-        Notification.objects.bulk_create(
-            Notification(
+        notifications = [
+            Notification.objects.create(
                 recipient=user,
                 kind=NotificationKind.MENTION,
                 chat=chat,
@@ -50,7 +51,10 @@ def add_comment(*, chat_id: int, body: str, by: User) -> Comment:
                 created_at=now,
             )
             for user in mentioned
-        )
+        ]
+        live_events.comment_created(comment, [user.pk for user in mentioned])
+        for notification in notifications:
+            live_events.notification_created(notification)
         timeline.record(
             chat,
             EventKind.COMMENTED,

@@ -35,6 +35,8 @@ from chatdesk.providers.base import (
     message_id_from_reference,
 )
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.realtime import events as live_events
+from chatdesk.realtime.models import EventType
 from chatdesk.routing import assignment
 
 
@@ -128,6 +130,7 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
     ).update(last_inbound_at=inbound.timestamp)
     Chat.objects.filter(pk=chat.pk).update(last_message_at=now)
     chat.refresh_from_db()
+    live_events.message_event(EventType.MESSAGE_CREATED, message)
     _apply_keywords(channel, chat, inbound)
     if is_new and chat.status == ChatStatus.OPEN:
         assignment.route_new_chat(chat=chat)
@@ -151,6 +154,7 @@ def _start_chat(channel: Channel, contact_id: int) -> Chat:
             raise
         return existing
     timeline.record(chat, EventKind.CREATED, channel=channel.kind)
+    live_events.chat_event(EventType.CHAT_CREATED, chat)
     return chat
 
 
@@ -201,9 +205,20 @@ _STAMP: dict[str, str] = {
 def apply_status(*, channel: Channel, update: StatusUpdate) -> bool:
     """Move an outbound message's delivery status forward; False when nothing changed
     (unknown message, a repeat, or an older status arriving late)."""
+    with transaction.atomic():
+        message_id = _apply_status(channel, update)
+        if message_id is None:
+            return False
+        message = Message.objects.select_related("template").get(pk=message_id)
+        live_events.message_event(EventType.MESSAGE_STATUS, message)
+    return True
+
+
+def _apply_status(channel: Channel, update: StatusUpdate) -> int | None:
+    """The id of the message moved, if one was."""
     replaces = _REPLACES.get(update.status)
     if replaces is None:
-        return False
+        return None
     stamp = update.timestamp or clock.now()
     changes: dict[str, object] = {"status": update.status, _STAMP[update.status]: stamp}
     if update.status == DeliveryStatus.FAILED:
@@ -213,26 +228,23 @@ def apply_status(*, channel: Channel, update: StatusUpdate) -> bool:
         changes["error_code"] = ""
         changes["error_reason"] = ""
     outbound = Message.objects.filter(channel=channel, direction=Direction.OUT)
-    moved = outbound.filter(
-        provider_message_id=update.provider_message_id, status__in=replaces
-    ).update(**changes)
+    ours = outbound.filter(provider_message_id=update.provider_message_id)
+    moved = ours.filter(status__in=replaces).update(**changes)
     if moved:
-        return True
+        return ours.values_list("pk", flat=True).first()
     our_id = message_id_from_reference(update.reference)
     if our_id is None:
-        return False
+        return None
     # The send's answer was lost (the worker stopped mid-call): the provider's status,
     # which carries our reference, tells us the message did go out, and under which id.
-    with transaction.atomic():
-        return bool(
-            outbound.filter(
-                pk=our_id, provider_message_id__isnull=True, status__in=replaces
-            ).update(
-                provider_message_id=update.provider_message_id,
-                in_flight_since=None,
-                **changes,
-            )
-        )
+    moved = outbound.filter(
+        pk=our_id, provider_message_id__isnull=True, status__in=replaces
+    ).update(
+        provider_message_id=update.provider_message_id,
+        in_flight_since=None,
+        **changes,
+    )
+    return our_id if moved else None
 
 
 def reason_for(code: str, reason: str) -> str:

@@ -6,6 +6,8 @@ from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, ClosedBy, EventKind, TicketState
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
+from chatdesk.realtime import events as live_events
+from chatdesk.realtime.models import EventType
 
 
 def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
@@ -13,6 +15,7 @@ def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
     locked = Chat.objects.select_for_update().get(pk=chat.pk)
     if locked.status == ChatStatus.CLOSED:
         return locked
+    was_queue = live_events.queue_department(locked)
     locked.status = ChatStatus.CLOSED
     locked.closed_at = clock.now()
     locked.closed_by = closed_by
@@ -22,6 +25,7 @@ def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
         locked.ticket_state = TicketState.CLOSED
     locked.save()
     timeline.record(locked, EventKind.CLOSED, actor=user, closed_by=closed_by)
+    live_events.chat_event(EventType.CHAT_CLOSED, locked, previous_department_id=was_queue)
     return locked
 
 

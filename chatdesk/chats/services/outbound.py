@@ -45,6 +45,8 @@ from chatdesk.providers.adapters import sms as sms_adapter
 from chatdesk.providers.base import Outbound, OutboundTemplate, SendError, reference_for
 from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
 from chatdesk.providers.registry import sender_for
+from chatdesk.realtime import events as live_events
+from chatdesk.realtime.models import EventType
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
             message.text = render(template.body, variables)
         message.save()
         _note_reply(chat, by, message)
+        live_events.message_event(EventType.MESSAGE_CREATED, message)
         transaction.on_commit(lambda: enqueue_delivery(message.pk))
     return message
 
@@ -268,18 +271,26 @@ def deliver(message_id: int, *, client: httpx.Client | None = None) -> str:
             http.close()
     now = clock.now()
     mine = Message.objects.filter(pk=message_id, provider_message_id__isnull=True)
-    mine.filter(status=DeliveryStatus.QUEUED).update(
-        provider_message_id=result.provider_message_id,
-        status=DeliveryStatus.SENT,
-        sent_at=now,
-        in_flight_since=None,
-        next_attempt_at=None,
-        error_code="",
-        error_reason="",
-    )
-    # A status callback may have moved it on already; keep its status, record the id.
-    mine.update(provider_message_id=result.provider_message_id, in_flight_since=None)
+    with transaction.atomic():
+        sent = mine.filter(status=DeliveryStatus.QUEUED).update(
+            provider_message_id=result.provider_message_id,
+            status=DeliveryStatus.SENT,
+            sent_at=now,
+            in_flight_since=None,
+            next_attempt_at=None,
+            error_code="",
+            error_reason="",
+        )
+        # A status callback may have moved it on already; keep its status, record the id.
+        mine.update(provider_message_id=result.provider_message_id, in_flight_since=None)
+        if sent:
+            _status_changed(message_id)
     return "sent"
+
+
+def _status_changed(message_id: int) -> None:
+    message = Message.objects.select_related("template").get(pk=message_id)
+    live_events.message_event(EventType.MESSAGE_STATUS, message)
 
 
 def _after_failure(message: Message, error: SendError) -> str:
@@ -305,20 +316,23 @@ def _after_failure(message: Message, error: SendError) -> str:
     reason = reason_for(error.code, error.reason)
     if error.retryable:
         reason = f"Gave up after {attempts} attempts: {reason}"
-    Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
-        status=DeliveryStatus.FAILED,
-        failed_at=now,
-        in_flight_since=None,
-        next_attempt_at=None,
-        error_code=error.code[:32],
-        error_reason=reason[:500],
-    )
-    if error.code == sms_adapter.OPTED_OUT_ERROR:
-        ContactOptOut.objects.get_or_create(
-            contact_id=message.chat.contact_id,
-            channel_id=message.channel_id,
-            defaults={"keyword": "STOP", "created_at": now},
+    with transaction.atomic():
+        failed = Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(
+            status=DeliveryStatus.FAILED,
+            failed_at=now,
+            in_flight_since=None,
+            next_attempt_at=None,
+            error_code=error.code[:32],
+            error_reason=reason[:500],
         )
+        if error.code == sms_adapter.OPTED_OUT_ERROR:
+            ContactOptOut.objects.get_or_create(
+                contact_id=message.chat.contact_id,
+                channel_id=message.channel_id,
+                defaults={"keyword": "STOP", "created_at": now},
+            )
+        if failed:
+            _status_changed(message.pk)
     return "failed"
 
 
@@ -334,16 +348,24 @@ def recover_outbox() -> dict[str, int]:
     queued = Message.objects.filter(
         direction=Direction.OUT, status=DeliveryStatus.QUEUED, provider_message_id__isnull=True
     )
-    given_up = queued.filter(in_flight_since__lt=now - give_up).update(
-        status=DeliveryStatus.FAILED,
-        failed_at=now,
-        in_flight_since=None,
-        error_code="ambiguous",
-        error_reason=(
-            "The send was interrupted and the provider never confirmed it; it may not have "
-            "reached the contact."
-        ),
-    )
+    with transaction.atomic():
+        hopeless = list(
+            queued.filter(in_flight_since__lt=now - give_up)
+            .select_for_update()
+            .values_list("pk", flat=True)[:1000]
+        )
+        given_up = queued.filter(pk__in=hopeless).update(
+            status=DeliveryStatus.FAILED,
+            failed_at=now,
+            in_flight_since=None,
+            error_code="ambiguous",
+            error_reason=(
+                "The send was interrupted and the provider never confirmed it; it may not "
+                "have reached the contact."
+            ),
+        )
+        for message_id in hopeless:
+            _status_changed(message_id)
     ambiguous = (
         queued.filter(in_flight_since__lt=now - lease)
         .exclude(error_code="ambiguous")

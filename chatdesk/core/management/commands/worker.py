@@ -15,6 +15,7 @@ from django.db import close_old_connections
 from chatdesk.accounts.services import expire_presence
 from chatdesk.chats.services.lifecycle import close_inactive_chats
 from chatdesk.chats.services.outbound import recover_outbox
+from chatdesk.realtime.events import prune_old_events, sequence_stragglers
 from chatdesk.routing.assignment import reassign_unanswered
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,8 @@ SWEEPS: tuple[tuple[str, Callable[[], object]], ...] = (
     ("presence", expire_presence),  # dead connections; agents gone past the grace period
     ("inactivity", close_inactive_chats),  # live chats with no message for too long
     ("unanswered", reassign_unanswered),  # first messages left unanswered (when enabled)
+    ("live events", sequence_stragglers),  # events whose process died before numbering them
+    ("event log", prune_old_events),  # live events older than the retention
 )
 
 

@@ -1,34 +1,163 @@
 // Keeps one live connection to the desk while a signed-in page is open: that connection is
 // what makes an agent "online" for routing. It pings every 20 s and reconnects with
 // backoff; the server closes with 4401 when the session has ended.
+//
+// Each event becomes DOM events on <body>, for htmx (hx-trigger="desk:lists from:body"):
+//   desk:event    every event; detail is the frame {seq, type, chat_id, data}
+//   desk:chat     chat.* and message.* events (likewise desk:comment, desk:notification,
+//                 desk:presence); detail is the frame
+//   desk:lists    the chat lists may have changed (chat.* or message.created): at most once
+//                 per 300 ms, and always after the last event of a burst
+//   desk:resync   too much was missed to catch up: every live fragment reloads
+// The page renders the newest seq into <body data-live-seq>. The first connection asks for
+// every event after it (?since=N), each reconnection for every event after the last one
+// received, so nothing that happens after the page was read is missed.
 (function () {
   "use strict";
+  var PING_EVERY_MS = 20000;
+  var LISTS_AT_MOST_EVERY_MS = 300;
+  var FIRST_DELAY_MS = 1000;
+  var MAX_DELAY_MS = 30000;
+  var CLOSE_UNAUTHENTICATED = 4401;
+  var FAMILIES = {
+    chat: "chat",
+    message: "chat",
+    comment: "comment",
+    notification: "notification",
+    presence: "presence",
+  };
+
   var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
   var url = scheme + window.location.host + "/ws/events";
-  var delay = 1000;
+  var delay = FIRST_DELAY_MS;
+  var socket = null;
   var pinger = null;
+  var retry = null;
+  var stopped = false;
+  var connectedBefore = false;
+  var listsTimer = null;
+  var listsFiredAt = 0;
+
+  function fire(name, detail) {
+    document.body.dispatchEvent(new CustomEvent(name, { detail: detail || null }));
+  }
+
+  // Trailing throttle: a burst of events costs one refresh per 300 ms, and the last
+  // refresh always starts after the last event arrived, so it shows that event too.
+  function listsChanged() {
+    if (listsTimer !== null) {
+      return;
+    }
+    var wait = Math.max(0, listsFiredAt + LISTS_AT_MOST_EVERY_MS - Date.now());
+    listsTimer = window.setTimeout(function () {
+      listsTimer = null;
+      listsFiredAt = Date.now();
+      fire("desk:lists");
+    }, wait);
+  }
+
+  // <body data-live-seq> holds the page's place in the stream: rendered by the server, then
+  // the seq of the last event received. Absent when the page did not say, or after a resync.
+  function lastSeq() {
+    var value = document.body.getAttribute("data-live-seq");
+    return value !== null && /^\d+$/.test(value) ? value : null;
+  }
+
+  function receive(frame) {
+    if (frame.type === "pong" || frame.type === "error") {
+      return;
+    }
+    if (frame.type === "resync") {
+      // The lists are read afresh, so the old place is worth nothing: replaying from it
+      // again would only fall behind again. Until the next event brings a seq, a
+      // reconnection starts from now and reads the lists afresh once more.
+      document.body.removeAttribute("data-live-seq");
+      fire("desk:resync", frame);
+      return;
+    }
+    if (typeof frame.seq === "number") {
+      document.body.setAttribute("data-live-seq", String(frame.seq));
+    }
+    fire("desk:event", frame);
+    var family = FAMILIES[frame.type.split(".")[0]];
+    if (family) {
+      fire("desk:" + family, frame);
+    }
+    if (frame.type.indexOf("chat.") === 0 || frame.type === "message.created") {
+      listsChanged();
+    }
+  }
 
   function connect() {
-    var socket = new WebSocket(url);
-    socket.onopen = function () {
-      delay = 1000;
+    retry = null;
+    var since = lastSeq();
+    var current = new WebSocket(since === null ? url : url + "?since=" + since);
+    socket = current;
+    current.onopen = function () {
+      delay = FIRST_DELAY_MS;
       document.documentElement.setAttribute("data-live", "on");
       pinger = window.setInterval(function () {
-        if (socket.readyState === WebSocket.OPEN) {
-          socket.send(JSON.stringify({ type: "ping" }));
+        if (current.readyState === WebSocket.OPEN) {
+          current.send(JSON.stringify({ type: "ping" }));
         }
-      }, 20000);
+      }, PING_EVERY_MS);
+      if (connectedBefore && since === null) {
+        // Back without knowing where we were: what happened meanwhile is unknown.
+        fire("desk:resync");
+      }
+      connectedBefore = true;
     };
-    socket.onclose = function (event) {
-      window.clearInterval(pinger);
-      document.documentElement.setAttribute("data-live", "off");
-      if (event.code === 4401) {
+    current.onmessage = function (message) {
+      var frame;
+      try {
+        frame = JSON.parse(message.data);
+      } catch (error) {
         return;
       }
-      window.setTimeout(connect, delay);
-      delay = Math.min(delay * 2, 30000);
+      if (frame && typeof frame.type === "string") {
+        receive(frame);
+      }
+    };
+    current.onclose = function (event) {
+      dropped(event.code);
     };
   }
 
-  connect();
+  function dropped(code) {
+    socket = null;
+    window.clearInterval(pinger);
+    document.documentElement.setAttribute("data-live", "off");
+    if (code === CLOSE_UNAUTHENTICATED) {
+      stopped = true;
+      return;
+    }
+    retry = window.setTimeout(connect, delay);
+    delay = Math.min(delay * 2, MAX_DELAY_MS);
+  }
+
+  // Off the network the socket is dead, though the browser may take a minute to notice:
+  // let it go now, and come back as soon as the network does rather than after a backoff.
+  window.addEventListener("offline", function () {
+    if (socket !== null) {
+      var dead = socket;
+      dead.onclose = dead.onmessage = null;
+      dead.close();
+      dropped(null);
+    }
+  });
+  window.addEventListener("online", function () {
+    if (!stopped && retry !== null) {
+      window.clearTimeout(retry);
+      delay = FIRST_DELAY_MS;
+      connect();
+    }
+  });
+
+  // Once the document is parsed and the scripts before this one (htmx) have set up their
+  // listeners, so that no event replayed on connecting goes unheard.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", connect);
+  } else {
+    connect();
+  }
 })();
