@@ -122,6 +122,12 @@ class Chat(models.Model):
         help_text="The provider's timestamp of the contact's last message (the contact window).",
     )
     last_message_at = models.DateTimeField(null=True, blank=True)
+    agent_read_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the chat's agent last read it: later inbound messages are unread. "
+        "Supervisors watching never move it.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar, get_args
 
 from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.access import visible_chats
@@ -120,6 +121,19 @@ def chats_in_tab(tab: str) -> QuerySet[Chat]:
         Chat.objects.filter(tab_filter(tab))
         .select_related("contact", "agent", "channel", "department")
         .order_by(_LATEST_FIRST, "-created_at", "-id")
+    )
+
+
+def with_unread(chats: QuerySet[Chat]) -> QuerySet[Chat]:
+    """Annotate ``unread``: the contact's messages since the agent last read the chat."""
+    inbound = Message.objects.filter(chat=OuterRef("pk"), direction=Direction.IN).filter(
+        Q(chat__agent_read_at__isnull=True) | Q(created_at__gt=OuterRef("agent_read_at"))
+    )
+    return chats.annotate(
+        unread=Coalesce(
+            Subquery(inbound.order_by().values("chat").annotate(n=Count("pk")).values("n")[:1]),
+            0,
+        )
     )
 
 

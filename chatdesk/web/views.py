@@ -12,12 +12,10 @@ from django.contrib.auth.views import redirect_to_login
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from chatdesk.accounts.models import User
-from chatdesk.chats import queries as chat_queries
 from chatdesk.chats.models import Chat, Message
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.models import LiveEvent
@@ -108,7 +106,7 @@ _NEWEST_SEQ = Subquery(
 )
 
 
-def _read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Chat], int]:
+def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Chat], int]:
     """The chats, each with ``last_text`` and ``last_direction``, and the newest live-event
     seq as of that read. Read the lists a page shows first: whatever is read after them is
     at least as new as the seq.
@@ -130,70 +128,13 @@ def _read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[C
     return list(annotated.all()), seq
 
 
-def _agent_lists(user: User) -> dict[str, Any]:
-    chats, seq = _read_lists(chat_queries.open_chats_of(user))
-    return {
-        "live_seq": seq,
-        "live_chats": [c for c in chats if c.kind == "chat"],
-        "tickets": [c for c in chats if c.kind == "ticket"],
-    }
-
-
-def _supervisor_lists(request: HttpRequest) -> dict[str, Any]:
-    tab = request.GET.get("tab", "chats")
-    if tab not in chat_queries.TABS:
-        tab = "chats"
-    chats, seq = _read_lists(chat_queries.chats_in_tab(tab), TAB_LIST_LIMIT)
-    totals = chat_queries.tab_totals()
-    return {
-        "live_seq": seq,
-        "tab": tab,
-        "tabs": [(name, name.title(), totals[name]) for name in chat_queries.TABS],
-        "summary": chat_queries.tab_summary(tab),
-        "chats": chats,
-        "list_limit": TAB_LIST_LIMIT,
-    }
-
-
 AGENT_ONLY = "This is the agents' workspace; supervisors and admins work in the supervisor console."
 SUPERVISORS_ONLY = "Only supervisors and admins can open the supervisor console."
 
 
-def _is_agent(user: User) -> bool:
+def is_agent(user: User) -> bool:
     return user.is_agent and not user.is_admin
 
 
-def _oversees(user: User) -> bool:
+def oversees(user: User) -> bool:
     return user.oversees
-
-
-@require_GET
-@role_required(_is_agent, AGENT_ONLY)
-def agent_home(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    assert isinstance(user, User)
-    return render(request, "web/agent.html", _agent_lists(user))
-
-
-@never_cache
-@require_GET
-@role_required(_is_agent, AGENT_ONLY)
-def agent_lists(request: HttpRequest) -> HttpResponse:
-    """The agent's lists alone, for htmx to swap in when they change."""
-    user = request.user
-    assert isinstance(user, User)
-    return render(request, "web/_agent_lists.html", _agent_lists(user))
-
-
-@require_GET
-@role_required(_oversees, SUPERVISORS_ONLY)
-def supervisor_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/supervisor.html", _supervisor_lists(request))
-
-
-@never_cache
-@require_GET
-@role_required(_oversees, SUPERVISORS_ONLY)
-def supervisor_lists(request: HttpRequest) -> HttpResponse:
-    """One tab's counts and list alone, for htmx to swap in when they change."""
-    return render(request, "web/_supervisor_lists.html", _supervisor_lists(request))

@@ -14,6 +14,7 @@ from chatdesk.api.schemas import errors
 from chatdesk.chats import access, queries
 from chatdesk.chats.models import ChatEvent, Message
 from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, Tab, TabSummary
+from chatdesk.chats.services.notifications import mark_chat_read
 from chatdesk.chats.services.outbound import Reply, send_message
 from chatdesk.routing import transfers
 
@@ -292,6 +293,19 @@ def close(request: HttpRequest, chat_id: int) -> ChatOut:
 def reopen(request: HttpRequest, chat_id: int) -> ChatOut:
     transfers.reopen_chat(chat_id=chat_id, by=acting_user(request))
     return _chat_answer(request, chat_id)
+
+
+class ReadOut(Schema):
+    marked: bool = Field(
+        description="True when this moved the agent's read marker; false for anyone else "
+        "(a supervisor watching never marks a chat read for its agent)."
+    )
+
+
+@router.post("/{chat_id}/read", response={200: ReadOut, **errors(401, 404)})
+def mark_read(request: HttpRequest, chat_id: int) -> ReadOut:
+    """The chat's agent has read it: its unread count starts again from zero."""
+    return ReadOut(marked=mark_chat_read(chat_id=chat_id, by=acting_user(request)))
 
 
 @router.post("/{chat_id}/accept", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
