@@ -8,6 +8,7 @@ it. Channel secrets are write-only and API tokens show no hash.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from django import forms
@@ -16,6 +17,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
 from chatdesk.accounts.models import ApiToken, Connection, User
@@ -32,6 +35,7 @@ from chatdesk.chats.models import (
 from chatdesk.core import clock
 from chatdesk.core.errors import DeskError
 from chatdesk.providers.models import Channel, Template
+from chatdesk.providers.queries import webhook_url
 from chatdesk.providers.template_sync import sync_templates
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
 from chatdesk.web.admin_site import setup_site
@@ -212,6 +216,14 @@ class BusinessHoursAdmin(admin.ModelAdmin):
     search_fields = ("department__name", "timezone")
     list_select_related = ("department",)
     inlines = (WeeklyIntervalInline, DatedExceptionInline)
+    readonly_fields = ("week_at_a_glance",)
+
+    @admin.display(description="The week at a glance")
+    def week_at_a_glance(self, obj: BusinessHours | None) -> str:
+        """A grid of the seven days by the hour, open hours shaded (saved intervals)."""
+        if obj is None or obj.pk is None:
+            return "Shown once the hours are saved."
+        return week_grid(list(obj.weekly.all()))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessHours]:
         return super().get_queryset(request).annotate(interval_count=Count("weekly"))
@@ -224,6 +236,48 @@ class BusinessHoursAdmin(admin.ModelAdmin):
 # Channels and templates
 
 
+def week_grid(intervals: list[WeeklyInterval]) -> str:
+    """An HTML table: a row per day, a cell per hour, shaded when open for any of it. An
+    interval whose end comes before its start runs past midnight into the next day."""
+    open_hours: set[tuple[int, int]] = set()
+    for interval in intervals:
+        start = interval.start.hour * 60 + interval.start.minute
+        end = interval.end.hour * 60 + interval.end.minute
+        if end <= start:
+            end += 24 * 60
+        for minute in range(start, end, 1):
+            day = (interval.day + minute // (24 * 60)) % 7
+            open_hours.add((day, (minute // 60) % 24))
+    header = format_html_join("", "<th scope='col'>{}</th>", ((f"{h:02d}",) for h in range(24)))
+    rows = format_html_join(
+        "",
+        "<tr><th scope='row'>{}</th>{}</tr>",
+        (
+            (
+                name,
+                format_html_join(
+                    "",
+                    "<td class='{}' title='{} {}:00'></td>",
+                    (
+                        ("open" if (day, hour) in open_hours else "closed", name, f"{hour:02d}")
+                        for hour in range(24)
+                    ),
+                ),
+            )
+            for day, name in DAYS
+        ),
+    )
+    return format_html(
+        "<table class='week-grid' aria-label='Opening hours by day and hour'>"
+        "<thead><tr><td></td>{}</tr></thead><tbody>{}</tbody></table>",
+        header,
+        rows,
+    )
+
+
+_request_base: ContextVar[str] = ContextVar("request_base", default="")
+
+
 @admin.register(Channel, site=setup_site)
 class ChannelAdmin(admin.ModelAdmin):
     form = ChannelAdminForm
@@ -231,8 +285,20 @@ class ChannelAdmin(admin.ModelAdmin):
     list_filter = ("kind", "is_active", "department")
     search_fields = ("name",)
     list_select_related = ("department",)
+    readonly_fields = ("webhook_to_paste",)
     fieldsets = (
         (None, {"fields": ("kind", "name", "department", "is_active")}),
+        (
+            "Webhook",
+            {
+                "fields": ("webhook_to_paste",),
+                "description": (
+                    "Paste this URL into Meta's app dashboard (WhatsApp → Configuration → "
+                    "Callback URL, with the verify token below) or into Twilio's number "
+                    "settings (A message comes in → Webhook, HTTP POST)."
+                ),
+            },
+        ),
         ("Automatic replies", {"fields": ("out_of_hours_reply", "queue_reply", "end_keyword")}),
         ("Provider settings", {"fields": ("config",)}),
         (
@@ -246,6 +312,31 @@ class ChannelAdmin(admin.ModelAdmin):
             },
         ),
     )
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> Any:
+        # The address this admin reached us on, for the webhook URL when
+        # CHATDESK_PUBLIC_URL is not set (per request: the admin object is shared).
+        token = _request_base.set(request.build_absolute_uri("/"))
+        try:
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if isinstance(response, TemplateResponse):
+                response.render()  # while the address is known
+            return response
+        finally:
+            _request_base.reset(token)
+
+    @admin.display(description="Webhook URL")
+    def webhook_to_paste(self, obj: Channel | None) -> str:
+        if obj is None or obj.pk is None:
+            return "Shown once the channel is saved."
+        url = webhook_url(obj, request_base=_request_base.get())
+        return url or "None needed: the sandbox channel is driven from the simulator."
 
     @admin.display(description="Secrets")
     def secrets_state(self, obj: Channel) -> str:
