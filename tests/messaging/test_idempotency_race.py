@@ -9,14 +9,16 @@ from django.db import connection
 from django.test import Client
 
 from chatdesk.chats.models import Chat, ChatEvent, Contact, Message
+from chatdesk.chats.queries import with_unread
+from chatdesk.realtime.models import LiveEvent
 from tests.messaging.conftest import post_whatsapp, wa_payload, wa_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_parallel_duplicates_store_one_row(wa_channel):
+def test_parallel_duplicates_store_one_row_one_live_event_one_unread(wa_channel):
     payload = wa_payload(wa_text("only once", "wamid.RACE"))
-    barrier = threading.Barrier(6)
+    barrier = threading.Barrier(10)
     statuses: list[int] = []
     errors: list[BaseException] = []
 
@@ -29,17 +31,24 @@ def test_parallel_duplicates_store_one_row(wa_channel):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
+    threads = [threading.Thread(target=deliver) for _ in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
     assert not errors, errors
-    assert statuses == [200] * 6
+    assert statuses == [200] * 10
+    # And once more, later: the provider retrying after a lost answer.
+    assert post_whatsapp(Client(), wa_channel, payload).status_code == 200
     assert Message.objects.filter(provider_message_id="wamid.RACE").count() == 1
     assert Chat.objects.count() == 1
     assert Contact.objects.count() == 1
     assert ChatEvent.objects.filter(kind="created").count() == 1
+    created = LiveEvent.objects.filter(type="message.created", seq__isnull=False)
+    assert [event.data["text"] for event in created] == ["only once"]
+    assert LiveEvent.objects.filter(type="chat.created").count() == 1
+    assert LiveEvent.objects.filter(seq__isnull=True).count() == 0
+    assert with_unread(Chat.objects.all()).get().unread == 1
 
 
 def test_parallel_first_messages_from_one_contact_share_one_chat(wa_channel):
