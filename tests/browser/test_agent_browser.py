@@ -151,7 +151,16 @@ def test_alice_accepts_a_ticket_and_bob_sees_it_go(
     assert 'role="alert">No chat with that id.<' in answer.text()
 
 
-def test_the_presence_switch(new_page: Callable[..., Page], server_url: str, forget: list[str]):
+SET_AWAY = """
+from chatdesk.accounts.models import User
+from chatdesk.accounts.services import set_presence
+set_presence(user=User.objects.get(username="alice"), status="away")
+"""
+
+
+def test_the_presence_switch(
+    new_page: Callable[..., Page], server: Server, server_url: str, forget: list[str]
+):
     alice = new_page()
     open_signed_in(alice, "alice", "/agent/", Stream())
     switch = alice.get_by_role("group", name="Presence")
@@ -174,6 +183,10 @@ def test_the_presence_switch(new_page: Callable[..., Page], server_url: str, for
     alice.keyboard.press("Enter")
     expect(available).to_have_attribute("aria-pressed", "true")
     assert alice.request.get(server_url + "/api/v1/me/presence").json()["status"] == "available"
+
+    # Changed elsewhere (another tab, an integration): the switch follows live.
+    server.chatdesk("shell", "-c", SET_AWAY)
+    expect(away).to_have_attribute("aria-pressed", "true", timeout=LIVE_DEADLINE_MS)
     assert not_reloaded(alice)
 
 

@@ -200,6 +200,16 @@
   }
 
   // The assign fragment says desk:assigned (HX-Trigger) when the chat went.
+  // Presence events about me refresh my presence box (a filter in hx-trigger would need
+  // eval, which the Content-Security-Policy forbids).
+  document.body.addEventListener("desk:presence", function (event) {
+    var box = document.getElementById("agent-presence");
+    var data = event.detail && event.detail.data;
+    if (box && data && String(data.user_id) === box.getAttribute("data-user-id")) {
+      htmx.trigger(box, "desk:my-presence");
+    }
+  });
+
   document.body.addEventListener("desk:assigned", function (event) {
     var detail = event.detail;
     var message = typeof detail === "string" ? detail : (detail && detail.value) || "";
