@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint venv clean
+.PHONY: run test lint venv clean bench chaos
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,19 @@ lint: $(VENV)/.installed-test
 test: lint
 	scripts/ensure-browser
 	$(BIN)/pytest
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# The benchmarks on the local PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL):
+# quick by default (about 5 minutes), FULL=1 for the published figures in docs/benchmarks.md.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench $(if $(FULL),--full,) $(if $(ONLY),--only $(ONLY),)
+
+# The reliability tests at full size (make test runs them scaled down).
+chaos: $(VENV)/.installed-test
+	CHATDESK_CHAOS_SCALE=full $(BIN)/pytest tests/chaos -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Chat Desk's benchmarks: ``python -m bench`` (``make bench``), results in ``bench/results``."""
