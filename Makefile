@@ -46,7 +46,7 @@ bench: $(VENV)/.installed-bench
 
 # The reliability tests at full size (make test runs them scaled down).
 chaos: $(VENV)/.installed-test
-	CHATDESK_CHAOS_SCALE=full $(BIN)/pytest tests/chaos -p no:cacheprovider
+	CHATDESK_CHAOS_SCALE=full $(BIN)/pytest tests/chaos tests/fuzz -p no:cacheprovider
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -9,6 +9,7 @@ import os
 import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 from types import ModuleType
 
@@ -20,6 +21,18 @@ BENCHMARKS = ("ingest", "live_latency", "sockets_held", "screens", "outbound")
 
 def load(name: str) -> ModuleType:
     return importlib.import_module(f"bench.{name}")
+
+
+def available() -> dict[str, ModuleType]:
+    """The benchmark modules present, for the report (a missing one shows as not run)."""
+    modules = {}
+    for name in BENCHMARKS:
+        try:
+            modules[name] = load(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != f"bench.{name}":
+                raise
+    return modules
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,15 +63,20 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             started = time.monotonic()
             ctx.log(f"== {name} ({mode})")
+            # How busy the machine already was: other work slows what is measured.
+            load_before = [round(n, 2) for n in os.getloadavg()]
             try:
                 document = load(name).run(ctx)
+                document["load_before"] = load_before
             except Exception as exc:  # one failing benchmark must not hide the others
+                traceback.print_exc()
                 ctx.log(f"!! {name} failed: {exc!r}")
                 failed.append(name)
                 continue
             path = harness.write_result(document, args.results)
             ctx.log(f"   {path} ({time.monotonic() - started:.0f} s)")
-    report.write(args.results, args.docs, {n: load(n) for n in BENCHMARKS})
+    page = report.write(args.results, args.docs, available())
+    print(f"   {page}", flush=True)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
         return 1

@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> None:
 
     args = list(sys.argv if argv is None else argv)
     args[0] = "chatdesk"
+    if len(args) > 1 and args[1] in ("serve", "worker"):
+        # How this process holds its database connections (see chatdesk/config.py).
+        os.environ["CHATDESK_PROCESS"] = args[1]
     execute_from_command_line(args)
 
 

@@ -58,7 +58,9 @@ def var_dir(environ: Mapping[str, str]) -> Path:
     return Path(environ.get("CHATDESK_VAR_DIR") or Path.cwd() / "var").resolve()
 
 
-def database_config(url: str | None, var: Path) -> dict[str, Any]:
+def database_config(
+    url: str | None, var: Path, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     if not url:
         url = f"sqlite:///{var / 'chatdesk.sqlite3'}"
     if not (url.startswith(("postgres://", "postgresql://", "sqlite:"))):
@@ -83,6 +85,22 @@ def database_config(url: str | None, var: Path) -> dict[str, Any]:
     else:
         config["ENGINE"] = "django.db.backends.postgresql"
         config.setdefault("OPTIONS", {})
+        role = (environ or {}).get("CHATDESK_PROCESS", "")
+        if role == "serve":
+            # The web server keeps a pool: under ASGI a request's database work may run on
+            # a thread of its own, so persistent connections would leak; the pool takes the
+            # connection back after every request and spares the next one a new login. A
+            # request waits briefly for a connection, then fails (webhooks answer 503).
+            config["OPTIONS"]["pool"] = {
+                "min_size": 1,
+                "max_size": int(tuning("CHATDESK_DB_POOL_SIZE", 10, environ)),
+                "timeout": 2,
+            }
+        elif role == "worker":
+            # A task worker is one long-lived thread (and its sweeper): it keeps its
+            # connection between tasks and drops it when a health check fails.
+            config["CONN_MAX_AGE"] = 300
+        config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
@@ -144,7 +162,7 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         secret_key=secret_key(env.get("CHATDESK_SECRET_KEY"), var),
         allowed_hosts=parse_hosts(env.get("CHATDESK_ALLOWED_HOSTS")),
         public_url=public_url,
-        database=database_config(env.get("DATABASE_URL"), var),
+        database=database_config(env.get("DATABASE_URL"), var, env),
         channel_layers=channel_layers(redis_url),
         redis_url=redis_url,
         var_dir=var,

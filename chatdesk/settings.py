@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "channels",
     "django_htmx",
     "django_tasks",
@@ -53,9 +54,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "chatdesk.accounts.middleware.idle_session_expiry",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "chatdesk.urls"
@@ -94,7 +98,32 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-SESSION_COOKIE_AGE = int(timedelta(hours=24).total_seconds())
+# Sign-in throttling (django-axes): five failed sign-ins for one username from one address
+# lock that pair out for 15 minutes; unknown usernames count the same, so the answer never
+# tells whether a user exists. A successful sign-in clears the count. Attempts made while
+# locked out do not push the end of the lockout further. The address is REMOTE_ADDR, which
+# uvicorn takes from X-Forwarded-For only for the proxies `serve --forwarded-allow-ips`
+# trusts, so a client cannot pick a new address per attempt.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "chatdesk.web.views.locked_out"
+# Failed attempts are kept (that is the throttle); successful sign-ins are not logged to
+# the database, which would grow a row per sign-in for ever.
+AXES_DISABLE_ACCESS_LOG = True
+
+# Sessions end after this long without a request (minutes; 8 hours, a shift, by default):
+# every request pushes the end forward (chatdesk.accounts.middleware). An open page's
+# live socket alone does not: a tab left open on an empty desk signs out, and its socket
+# is closed when the session ends.
+SESSION_IDLE_MINUTES = config.tuning("CHATDESK_SESSION_IDLE_MINUTES", 8 * 60.0)
+SESSION_COOKIE_AGE = int(timedelta(minutes=SESSION_IDLE_MINUTES).total_seconds())
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -138,6 +167,12 @@ CHATDESK_SEND_TIMEOUT = config.tuning("CHATDESK_SEND_TIMEOUT", 15.0)
 CHATDESK_SEND_LEASE = config.tuning("CHATDESK_SEND_LEASE", 60.0)
 CHATDESK_SEND_AMBIGUOUS_GIVE_UP = config.tuning("CHATDESK_SEND_AMBIGUOUS_GIVE_UP", 900.0)
 CHATDESK_OUTBOX_SWEEP_EVERY = config.tuning("CHATDESK_OUTBOX_SWEEP_EVERY", 30.0)
+# Pacing: a new channel sends at most this many messages per second (Meta's default
+# WhatsApp throughput; each channel may set its own), counted across every worker; a worker
+# waits at most CHATDESK_SEND_PACE_WAIT seconds for its channel's next slot, and puts a
+# message back for later rather than wait longer.
+CHATDESK_SEND_RATE = int(config.tuning("CHATDESK_SEND_RATE", 80))
+CHATDESK_SEND_PACE_WAIT = config.tuning("CHATDESK_SEND_PACE_WAIT", 2.0)
 
 # Presence: how often an open WebSocket refreshes its connection row (a row older than
 # 60 s no longer counts as online, so keep this well below that), and how long after an

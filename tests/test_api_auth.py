@@ -9,7 +9,6 @@ from chatdesk.accounts.models import ApiToken
 from chatdesk.accounts.queries import hash_token
 from chatdesk.accounts.services import issue_api_token
 from chatdesk.core import clock
-from tests.conftest import PASSWORD
 
 
 def test_token_is_stored_hashed_and_shown_once(alice):
@@ -49,7 +48,7 @@ def test_revoked_token_and_inactive_user_get_401(alice, bob):
 
 def test_session_authenticates_reads_and_csrf_guards_writes(ada):
     client = Client(enforce_csrf_checks=True)
-    assert client.login(username="ada", password=PASSWORD)
+    client.force_login(ada)
     assert client.get("/api/v1/departments").status_code == 200
     refused = client.post(
         "/api/v1/departments", {"name": "Billing"}, content_type="application/json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from django.contrib.sessions.models import Session
 from django.db.models import Exists, OuterRef, QuerySet
 
 from chatdesk.accounts.models import ApiToken, Connection, Presence, User
@@ -30,6 +31,17 @@ def user_for_token(token: str) -> User | None:
         .first()
     )
     return row.user if row else None
+
+
+def session_ends_at(session_key: str) -> datetime | None:
+    """When a signed-in browser session ends if nothing pushes it further (see
+    ``accounts.middleware``); None when it has ended already or was signed out. The desk
+    keeps sessions in the database, Django's default session engine."""
+    return (
+        Session.objects.filter(session_key=session_key, expire_date__gt=clock.now())
+        .values_list("expire_date", flat=True)
+        .first()
+    )
 
 
 def fresh_connections() -> QuerySet[Connection]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -269,12 +269,22 @@ def connection_opened(*, user: User, channel_name: str, instance: str = "") -> N
             _after_commit_available(locked)
 
 
-def connection_seen(*, channel_name: str, user: User | None = None, instance: str = "") -> None:
-    """A heartbeat: the connection is alive. Given ``user``, a row the sweep already
-    removed (the process stalled past the stale limit) is opened again."""
-    updated = Connection.objects.filter(channel_name=channel_name).update(last_seen_at=clock.now())
-    if not updated and user is not None:
-        connection_opened(user=user, channel_name=channel_name, instance=instance)
+def connections_seen(*, users: Mapping[str, User], instance: str = "") -> None:
+    """Heartbeats of many connections at once (keyed by channel name): one UPDATE per
+    few hundred; a row the sweep already removed is opened again for its user."""
+    names = list(users)
+    now = clock.now()
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        updated = Connection.objects.filter(channel_name__in=chunk).update(last_seen_at=now)
+        if updated == len(chunk):
+            continue
+        present = set(
+            Connection.objects.filter(channel_name__in=chunk).values_list("channel_name", flat=True)
+        )
+        for name in chunk:
+            if name not in present:
+                connection_opened(user=users[name], channel_name=name, instance=instance)
 
 
 def connection_closed(*, channel_name: str) -> None:

@@ -197,10 +197,80 @@ class Chat(models.Model):
                 name="chat_queue_idx",
             ),
             models.Index(fields=["contact", "-created_at"], name="chat_by_contact_idx"),
+            # The API's pages keep to these orders, id breaking ties, so the first page of
+            # a tab is read from the top of one index whatever the desk's size.
+            models.Index(
+                fields=["-closed_at", "-id"],
+                condition=Q(kind=ChatKind.CHAT, status=ChatStatus.CLOSED),
+                name="chat_closed_page_idx",
+            ),
+            models.Index(
+                fields=["-created_at", "-id"],
+                condition=Q(kind=ChatKind.TICKET),
+                name="chat_ticket_page_idx",
+            ),
+            # The console's closed tickets, most recently closed first.
+            models.Index(
+                fields=["-closed_at", "-id"],
+                condition=Q(kind=ChatKind.TICKET, ticket_state=TicketState.CLOSED),
+                name="chat_closed_ticket_page_idx",
+            ),
+            # A department's unassigned tickets, oldest first: an agent's queue, counted
+            # and cut without reading the whole desk's.
+            models.Index(
+                fields=["department", "created_at", "id"],
+                condition=Q(kind=ChatKind.TICKET, ticket_state=TicketState.UNASSIGNED),
+                name="chat_unassigned_by_dept_idx",
+            ),
+            # Per-agent counts of a tab (the summaries) from the index alone.
+            models.Index(fields=["kind", "status", "agent"], name="chat_tab_agent_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} with {self.contact}"
+
+
+class ChatCount(models.Model):
+    """How many chats share one key, kept by the database as rows to be added up.
+
+    The supervisor's tabs count chats per agent; counting the chats themselves grows with
+    the desk's whole history. Triggers on the chats table (``chatdesk/chats/counts.py``)
+    add a row of +1 for the key a chat enters and -1 for the key it leaves, so concurrent
+    writers never wait on a shared row; the worker's sweep folds them into one row per
+    key. A count is the sum of its key's rows, exact before and after folding.
+
+    The key is what the tabs and who-may-see-what need: kind, status and ticket state,
+    the agent, and the department only for chats nobody holds (an agent sees their
+    departments' unassigned tickets). The references carry no constraint: a row outlives
+    the user or department it names until its sum, then zero, is folded away."""
+
+    kind = models.CharField(max_length=8, choices=ChatKind.choices)
+    status = models.CharField(max_length=8, choices=ChatStatus.choices)
+    ticket_state = models.CharField(
+        max_length=12, choices=TicketState.choices, null=True, blank=True
+    )
+    agent = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    department = models.ForeignKey(
+        "routing.Department",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
+    n = models.IntegerField(help_text="Chats added to the key (negative: taken from it).")
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.status}/{self.ticket_state} agent {self.agent_id}: {self.n:+d}"
 
 
 class Direction(models.TextChoices):

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Generic, Literal, TypeVar, get_args
 
-from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db import connection
+from django.db.models import Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.access import visible_chats
 from chatdesk.chats.models import (
     Chat,
+    ChatCount,
     ChatEvent,
     ChatKind,
     ChatStatus,
@@ -72,47 +74,87 @@ class TabSummary:
     unassigned: int
 
 
-def _display_name(row: dict[str, object]) -> str:
-    full = f"{row['agent__first_name'] or ''} {row['agent__last_name'] or ''}".strip()
-    return str(row["agent__display_name"] or full or row["agent__username"])
+def _display_name(username: str, display_name: str, first: str, last: str) -> str:
+    return display_name or f"{first or ''} {last or ''}".strip() or username
+
+
+def _counts_seen_by(user: User) -> QuerySet[ChatCount]:
+    """The counted chats ``user`` may see, by the rule of ``access.visible_chats``: the
+    whole desk for a supervisor; an agent's own chats and their departments' unassigned
+    tickets."""
+    counts = ChatCount.objects.all()
+    if user.oversees:
+        return counts
+    return counts.filter(
+        Q(agent=user)
+        | Q(
+            kind=ChatKind.TICKET,
+            ticket_state=TicketState.UNASSIGNED,
+            department__in=user.departments.all(),
+        )
+    )
 
 
 def tab_summary(tab: str, *, seen_by: User | None = None) -> TabSummary:
-    """Per-agent counts of one tab, in a single aggregate query; most chats first.
+    """Per-agent counts of one tab, in a single query; most chats first.
 
     With ``seen_by``, only the chats that user may see are counted: the whole desk for a
-    supervisor, an agent's own chats and their departments' unassigned tickets."""
-    chats = Chat.objects.all() if seen_by is None else visible_chats(seen_by)
-    rows = (
-        chats.filter(tab_filter(tab))
-        .values(
-            "agent_id",
-            "agent__username",
-            "agent__display_name",
-            "agent__first_name",
-            "agent__last_name",
-        )
-        .annotate(count=Count("id"))
+    supervisor, an agent's own chats and their departments' unassigned tickets.
+
+    The counts are the database's own (``ChatCount``), added up per agent, so the query
+    reads a few rows per agent however many chats the desk has had; the resulting rows
+    are joined to the users after adding up."""
+    counts = ChatCount.objects.all() if seen_by is None else _counts_seen_by(seen_by)
+    per_agent = (
+        counts.filter(tab_filter(tab))
         .order_by()
+        .values("agent_id")
+        .annotate(total=Sum("n"))
+        .exclude(total=0)  # an agent whose chats all moved on, before the rows are folded
     )
+    inner, params = per_agent.query.sql_with_params()
+    users = connection.ops.quote_name(User._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            # Both pieces are SQL Django compiled, the values passed apart as parameters.
+            f"SELECT c.agent_id, c.total, u.username, u.display_name, u.first_name, "  # noqa: S608
+            f"u.last_name FROM ({inner}) c LEFT OUTER JOIN {users} u ON u.id = c.agent_id",
+            params,
+        )
+        rows = cursor.fetchall()
     agents: list[AgentCount] = []
     unassigned = 0
-    for row in rows:
-        if row["agent_id"] is None:
-            unassigned += row["count"]
+    for agent_id, count, *names in rows:
+        if agent_id is None:
+            unassigned += int(count)
         else:
-            agents.append(AgentCount(row["agent_id"], _display_name(row), row["count"]))
+            agents.append(AgentCount(agent_id, _display_name(*names), int(count)))
     agents.sort(key=lambda a: (-a.count, a.display_name.casefold(), a.agent_id))
     total = unassigned + sum(a.count for a in agents)
     return TabSummary(tab=tab, total=total, agents=agents, unassigned=unassigned)
 
 
 def tab_totals() -> dict[str, int]:
-    """How many chats each tab holds, in one query: ``{"chats": 3, "closed": 10, ...}``."""
-    counts = Chat.objects.aggregate(
-        **{tab: Count("id", filter=condition) for tab, condition in _TAB_FILTERS.items()}
+    """How many chats each tab holds, in one query: ``{"chats": 3, "closed": 10, ...}``,
+    added up from the database's own counts (a few rows per agent)."""
+    totals = ChatCount.objects.aggregate(
+        **{tab: Sum("n", filter=condition) for tab, condition in _TAB_FILTERS.items()}
     )
-    return {tab: int(counts[tab] or 0) for tab in TABS}
+    return {tab: int(totals[tab] or 0) for tab in TABS}
+
+
+def ticket_state_counts(*, agent_id: int | None = None, no_agent: bool = False) -> dict[str, int]:
+    """How many tickets are in each state, of one agent's, of nobody's or of all, in one
+    query from the database's own counts: ``{"unassigned": 2, "assigned": 5, ...}``."""
+    counts = ChatCount.objects.filter(kind=ChatKind.TICKET)
+    if agent_id is not None:
+        counts = counts.filter(agent_id=agent_id)
+    elif no_agent:
+        counts = counts.filter(agent__isnull=True)
+    totals = counts.aggregate(
+        **{state: Sum("n", filter=Q(ticket_state=state)) for state in TicketState.values}
+    )
+    return {state: int(totals[state] or 0) for state in TicketState.values}
 
 
 def chats_in_tab(tab: str) -> QuerySet[Chat]:

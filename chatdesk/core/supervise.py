@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TextIO
 
+from chatdesk.core import redact
+
 ASGI_APPLICATION = "chatdesk.asgi:application"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -53,6 +55,8 @@ def serve_web(
         forwarded_allow_ips=forwarded_allow_ips,
         log_level=log_level,
     )
+    # After the Config: making it is what sets up uvicorn's loggers.
+    redact.install_on_server_loggers()
     uvicorn.Server(config).run()
 
 

@@ -7,6 +7,9 @@ to ours. It knows nothing of chats, agents or the database.
 
 from __future__ import annotations
 
+import json
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,6 +19,63 @@ import httpx
 
 class MalformedPayload(ValueError):
     """The body is not what the provider documents; the sentence says what is wrong."""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """A provider's text as the database can keep it: NUL characters (which PostgreSQL
+    refuses) dropped, and lone surrogates (valid JSON escapes, but not UTF-8) replaced,
+    so a customer's message is never lost to one stray character."""
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def _storable_tree(node: Any) -> Any:
+    """Every string of a decoded JSON document, keys included, made storable."""
+    stack: list[Any] = []
+    root = [node]
+    stack.append(root)
+    while stack:
+        parent = stack.pop()
+        items = list(parent.items()) if isinstance(parent, dict) else list(enumerate(parent))
+        if isinstance(parent, dict):
+            parent.clear()
+        for key, value in items:
+            if isinstance(value, str):
+                value = storable(value)
+            elif isinstance(value, dict | list):
+                stack.append(value)
+            parent[storable(key) if isinstance(key, str) else key] = value
+    return root[0]
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedPayload(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise MalformedPayload(f"the number {text[:20]} is too large")
+    return value
+
+
+def load_json(raw_body: bytes) -> Any:
+    """The provider's JSON body, strict (no NaN or Infinity, which no store accepts) and
+    with every string storable; MalformedPayload when it is not JSON."""
+    try:
+        return _storable_tree(
+            json.loads(raw_body, parse_constant=_no_constant, parse_float=_finite)
+        )
+    except RecursionError as exc:
+        raise MalformedPayload("the body is nested too deeply") from exc
+    except MalformedPayload:
+        raise
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise MalformedPayload("the body is not JSON") from exc
 
 
 @dataclass(frozen=True)
@@ -69,7 +129,9 @@ class SendResult:
 
 
 class SendError(Exception):
-    """A send failed. ``retryable`` says whether trying again later may succeed."""
+    """A send failed. ``retryable`` says whether trying again later may succeed;
+    ``throttled`` that the provider says the whole number is sending too fast (not only
+    to this recipient), so every send through the channel should wait."""
 
     def __init__(
         self,
@@ -78,12 +140,14 @@ class SendError(Exception):
         retryable: bool,
         code: str = "",
         retry_after: float | None = None,
+        throttled: bool = False,
     ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.code = code
         self.retry_after = retry_after
+        self.throttled = throttled
 
 
 class Provider(Protocol):
@@ -99,7 +163,9 @@ def reference_for(message_id: int) -> str:
 
 def message_id_from_reference(reference: str) -> int | None:
     prefix, _, number = reference.partition("-")
-    if prefix != "chatdesk" or not number.isdigit():
+    # ASCII digits only ("²" is a digit to str.isdigit but no number), and no more than
+    # a database id can hold.
+    if prefix != "chatdesk" or not (number.isascii() and number.isdigit()) or len(number) > 18:
         return None
     return int(number)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -20,6 +22,16 @@ DEFAULT_OUT_OF_HOURS_REPLY = (
 )
 DEFAULT_QUEUE_REPLY = "Thanks for your message. All our agents are busy; you're next in line."
 DEFAULT_END_KEYWORD = "//end"
+
+# Messages per second a channel may send: at least one, at most Meta's highest tier.
+MIN_SEND_RATE = 1
+MAX_SEND_RATE = 1000
+
+
+def default_send_rate() -> int:
+    """A new channel's pace: CHATDESK_SEND_RATE (80 a second, Meta's default), kept in
+    bounds."""
+    return max(MIN_SEND_RATE, min(MAX_SEND_RATE, int(settings.CHATDESK_SEND_RATE)))
 
 
 class Channel(models.Model):
@@ -44,6 +56,17 @@ class Channel(models.Model):
     config = models.JSONField(default=dict, blank=True)
     secrets = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    send_rate = models.PositiveIntegerField(
+        "send rate (messages per second)",
+        default=default_send_rate,
+        validators=[MinValueValidator(MIN_SEND_RATE), MaxValueValidator(MAX_SEND_RATE)],
+        help_text=(
+            f"At most this many messages a second go out through this number, whatever the "
+            f"number of workers (from {MIN_SEND_RATE} to {MAX_SEND_RATE}). WhatsApp allows 80 by "
+            "default and 1,000 once Meta raises the number's throughput; a Twilio long code "
+            "takes 1, a short code 100."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,10 +75,29 @@ class Channel(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=[k.value for k in ChannelKind]), name="channel_kind_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(send_rate__gte=MIN_SEND_RATE, send_rate__lte=MAX_SEND_RATE),
+                name="channel_send_rate_in_range",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()})"
+
+
+class SendPace(models.Model):
+    """When a channel's next message may go out. Every worker reserves its send slot here
+    with one conditional UPDATE (see ``providers/pacing.py``), so together they keep the
+    channel's rate. A row of its own, not a column of ``Channel``: saving a channel from
+    the set-up pages must never write back a stale slot."""
+
+    channel = models.OneToOneField(
+        Channel, primary_key=True, on_delete=models.CASCADE, related_name="pace"
+    )
+    next_slot_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.channel_id}: next slot {self.next_slot_at}"
 
 
 class TemplateCategory(models.TextChoices):

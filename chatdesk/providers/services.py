@@ -19,11 +19,14 @@ from chatdesk.providers.models import (
     DEFAULT_END_KEYWORD,
     DEFAULT_OUT_OF_HOURS_REPLY,
     DEFAULT_QUEUE_REPLY,
+    MAX_SEND_RATE,
+    MIN_SEND_RATE,
     Channel,
     ChannelKind,
     Template,
     TemplateCategory,
     TemplateStatus,
+    default_send_rate,
 )
 from chatdesk.providers.queries import config_spec, public_config
 from chatdesk.routing.models import Department
@@ -92,6 +95,17 @@ def _check_end_keyword(keyword: str) -> str:
     if len(keyword) > 32:
         raise BadInput("The end keyword can be at most 32 characters.")
     return keyword
+
+
+def _check_send_rate(rate: int) -> int:
+    if isinstance(rate, bool) or not isinstance(rate, int):
+        raise BadInput("A channel's send rate must be a whole number of messages per second.")
+    if not MIN_SEND_RATE <= rate <= MAX_SEND_RATE:
+        raise BadInput(
+            f"A channel's send rate must be from {MIN_SEND_RATE} to {MAX_SEND_RATE} messages "
+            f"per second; got {rate}."
+        )
+    return rate
 
 
 def _department(department_id: int | None) -> Department | None:
@@ -171,9 +185,11 @@ def create_channel(
     queue_reply: str | None = None,
     end_keyword: str | None = None,
     config: Mapping[str, object] | None = None,
+    send_rate: int | None = None,
     by: User | None,
 ) -> Channel:
-    """Add one of our numbers. Secrets go to ``Channel.secrets``, the rest to ``config``."""
+    """Add one of our numbers. Secrets go to ``Channel.secrets``, the rest to ``config``;
+    with no ``send_rate``, the desk's default (CHATDESK_SEND_RATE)."""
     if by is not None:
         access.require_admin(by)
     kind = _check_kind(kind)
@@ -188,6 +204,7 @@ def create_channel(
             "queue reply", DEFAULT_QUEUE_REPLY if queue_reply is None else queue_reply
         ),
         end_keyword=_check_end_keyword(DEFAULT_END_KEYWORD if end_keyword is None else end_keyword),
+        send_rate=_check_send_rate(default_send_rate() if send_rate is None else send_rate),
     )
     channel.config, channel.secrets = _checked_config(kind, config or {})
     with transaction.atomic():
@@ -210,6 +227,7 @@ class ChannelChanges:
     end_keyword: str | None = None
     config: Mapping[str, object] | None = None
     is_active: bool | None = None
+    send_rate: int | None = None
 
 
 def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None) -> Channel:
@@ -233,6 +251,7 @@ def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None
     end_keyword = (
         _check_end_keyword(changes.end_keyword) if changes.end_keyword is not None else None
     )
+    send_rate = _check_send_rate(changes.send_rate) if changes.send_rate is not None else None
     with transaction.atomic():
         locked = Channel.objects.select_for_update().get(pk=channel.pk)
         if changes.department_id is not KEEP:
@@ -255,6 +274,8 @@ def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None
             locked.end_keyword = end_keyword
         if changes.is_active is not None:
             locked.is_active = changes.is_active
+        if send_rate is not None:
+            locked.send_rate = send_rate
         locked.save()
     return locked
 

@@ -1,23 +1,37 @@
 """Webhooks the providers call. Each checks the signature on the raw request, parses the
 documented payload, and hands it to one service. Bad signature: 403 and nothing stored;
-malformed body: 400 with the reason; unknown channel: 404; a retry: 200, stored once."""
+malformed body: 400 with the reason; unknown channel: 404; a retry: 200, stored once;
+the database out of reach: 503, so the provider retries later."""
 
 from __future__ import annotations
 
+import functools
 import hmac
+import logging
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from chatdesk.chats.models import Message
+from chatdesk.chats.phones import to_e164
 from chatdesk.chats.services.inbound import ReceiveResult, receive_batch
+from chatdesk.core.errors import BadInput
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.adapters.whatsapp_templates import parse_template_statuses
-from chatdesk.providers.base import MalformedPayload
+from chatdesk.providers.base import MalformedPayload, WebhookBatch
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.template_sync import apply_template_statuses
 
+log = logging.getLogger(__name__)
+
+# Seconds a provider is asked to wait before retrying while the database is out of reach.
+RETRY_AFTER = 5
+
+MAX_PROVIDER_ID = Message._meta.get_field("provider_message_id").max_length or 128
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -25,8 +39,54 @@ def _detail(sentence: str, status: int) -> JsonResponse:
     return JsonResponse({"detail": sentence}, status=status)
 
 
+def _retry_when_database_is_away(
+    view: Callable[..., HttpResponse],
+) -> Callable[..., HttpResponse]:
+    """A database restarting or failing over: answer 503 with Retry-After, never 2xx, so
+    the provider delivers the webhook again. Each message is stored in a transaction of its
+    own and a retry stores only what is missing, so whatever did commit is not doubled."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            log.warning("webhook answered 503: the database is out of reach (%s)", exc)
+            response = _detail(
+                "The desk cannot reach its database right now; send this webhook again later.",
+                503,
+            )
+            response["Retry-After"] = str(RETRY_AFTER)
+            return response
+
+    return wrapper
+
+
 def _channel(channel_id: int, kind: str) -> Channel | None:
     return Channel.objects.filter(pk=channel_id, kind=kind, is_active=True).first()
+
+
+def _storable(batch: WebhookBatch) -> WebhookBatch:
+    """The parsed batch, once every message in it can be stored: checked before anything
+    is written, so a webhook refused with 400 leaves no half of itself behind."""
+    for inbound in batch.messages:
+        _check_id(inbound.provider_message_id, "a message")
+        try:
+            to_e164(inbound.from_phone)
+        except BadInput as exc:
+            raise MalformedPayload(
+                f"the sender {inbound.from_phone[:40]!r} is not a phone number"
+            ) from exc
+    for update in batch.statuses:
+        _check_id(update.provider_message_id, "a status")
+    return batch
+
+
+def _check_id(value: str, where: str) -> None:
+    if len(value) > MAX_PROVIDER_ID:
+        raise MalformedPayload(
+            f"{where}'s id is longer than {MAX_PROVIDER_ID} characters, which no provider sends"
+        )
 
 
 def _summary(result: ReceiveResult) -> dict[str, int]:
@@ -39,6 +99,7 @@ def _summary(result: ReceiveResult) -> dict[str, int]:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@_retry_when_database_is_away
 def whatsapp_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     channel = _channel(channel_id, ChannelKind.WHATSAPP)
     if channel is None:
@@ -52,7 +113,7 @@ def whatsapp_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     ):
         return _detail("The X-Hub-Signature-256 header does not match the body.", 403)
     try:
-        batch = whatsapp.parse(raw)
+        batch = _storable(whatsapp.parse(raw))
         template_updates = parse_template_statuses(raw)
     except MalformedPayload as exc:
         return _detail(f"This is not a WhatsApp webhook payload: {exc}.", 400)
@@ -97,13 +158,14 @@ def _signed_sms_request(
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@_retry_when_database_is_away
 def sms_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     checked = _signed_sms_request(request, channel_id)
     if isinstance(checked, HttpResponse):
         return checked
     channel, form = checked
     try:
-        batch = sms.parse_inbound(form)
+        batch = _storable(sms.parse_inbound(form))
     except MalformedPayload as exc:
         return _detail(f"This is not an SMS webhook: {exc}.", 400)
     receive_batch(channel=channel, batch=batch)
@@ -112,13 +174,14 @@ def sms_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["POST"])
+@_retry_when_database_is_away
 def sms_status_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     checked = _signed_sms_request(request, channel_id)
     if isinstance(checked, HttpResponse):
         return checked
     channel, form = checked
     try:
-        batch = sms.parse_status(form, reference=request.GET.get("ref", ""))
+        batch = _storable(sms.parse_status(form, reference=request.GET.get("ref", "")))
     except MalformedPayload as exc:
         return _detail(f"This is not an SMS status callback: {exc}.", 400)
     result = receive_batch(channel=channel, batch=batch)

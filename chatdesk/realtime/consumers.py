@@ -12,6 +12,7 @@ import socket
 import time
 import uuid
 from collections.abc import Coroutine
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,8 +21,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chatdesk.accounts import services as account_services
-from chatdesk.accounts.queries import CONNECTION_STALE_AFTER
+from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, session_ends_at
+from chatdesk.core import clock
 from chatdesk.realtime import events as live_events
+from chatdesk.realtime.heartbeats import refresher
 from chatdesk.realtime.hub import Hub, Overflow, Subscription, get_hub
 from chatdesk.realtime.visibility import Viewer, viewer_for, visible_events
 
@@ -42,9 +45,9 @@ RESYNC = json.dumps({"type": "resync"})
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
 _opened = database_sync_to_async(account_services.connection_opened)
-_seen = database_sync_to_async(account_services.connection_seen)
 _closed = database_sync_to_async(account_services.connection_closed)
 _viewer = database_sync_to_async(viewer_for)
+_session_ends_at = database_sync_to_async(session_ends_at)
 
 
 def parse_since(query_string: bytes) -> int | None:
@@ -112,6 +115,11 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
     last_sent = 0
     _pump: asyncio.Task[None] | None = None
 
+    # A socket signed in with the browser's session ends with it (idle expiry, sign-out
+    # in another process): the heartbeat reads the session's end again once it is due.
+    session_key: str | None = None
+    session_ends: datetime | None = None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._chores: set[asyncio.Future[None]] = set()
@@ -130,6 +138,13 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             )
             await self.close(code=CLOSE_BAD_REQUEST)
             return
+        session = self.scope.get("session")
+        if session is not None and not self.scope.get("signed_in_with_token"):
+            self.session_key = session.session_key
+            self.session_ends = await _session_ends_at(self.session_key)
+            if self.session_ends is None:  # ended since the user was read
+                await self.close(code=CLOSE_UNAUTHENTICATED)
+                return
         viewer = await _viewer(user)
         # The channel name is unique per socket; without a channel layer, make one up.
         key = getattr(self, "channel_name", None) or f"local!{uuid.uuid4().hex}"
@@ -243,18 +258,31 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             self.subscription = None
         if self.connection_key is not None:
             key, self.connection_key = self.connection_key, None
+            refresher().forget(key)
             await _closed(channel_name=key)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         # Any frame proves the browser is there; a ping, the client's own heartbeat, always
-        # refreshes the row, and is answered.
+        # refreshes the row, and is answered once it is fresh. Neither is awaited here:
+        # the socket goes on reading while its refresh waits for the database.
         content = None
         if text_data is not None:
             with contextlib.suppress(ValueError):
                 content = json.loads(text_data)
-        is_ping = isinstance(content, dict) and content.get("type") == "ping"
-        await self._mark_seen(force=is_ping)
-        if is_ping:
+        if isinstance(content, dict) and content.get("type") == "ping":
+            self._spawn(self._pong())
+        else:
+            self._spawn(self._refresh())
+
+    async def _refresh(self, *, force: bool = False) -> None:
+        try:
+            await self._mark_seen(force=force)
+        except Exception:  # a database hiccup must not end the socket; the next one retries
+            log.exception("could not refresh a live connection")
+
+    async def _pong(self) -> None:
+        await self._refresh(force=True)
+        if self.connection_key is not None:  # not closed meanwhile
             await self.send_json({"type": "pong"})
 
     async def _mark_seen(self, *, force: bool = False) -> None:
@@ -264,7 +292,9 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
         if not force and now - self._last_seen < self.seen_at_most_every:
             return
         self._last_seen = now
-        await _seen(channel_name=self.connection_key, user=self.scope["user"], instance=INSTANCE)
+        await refresher().refresh(
+            channel_name=self.connection_key, user=self.scope["user"], instance=INSTANCE
+        )
 
     async def _beat(self, every: float) -> None:
         """While the socket is open, keep its row fresh; the server's own WebSocket pings
@@ -273,5 +303,16 @@ class EventsConsumer(AsyncJsonWebsocketConsumer):
             await asyncio.sleep(every)
             try:
                 await self._mark_seen(force=True)
+                if not await self._session_lives():
+                    await self.close(code=CLOSE_UNAUTHENTICATED)
+                    return
             except Exception:  # a database hiccup must not end the heartbeat
                 log.exception("could not refresh a live connection; trying again later")
+
+    async def _session_lives(self) -> bool:
+        if self.session_key is None or self.session_ends is None:
+            return True
+        if clock.now() < self.session_ends:
+            return True
+        self.session_ends = await _session_ends_at(self.session_key)
+        return self.session_ends is not None

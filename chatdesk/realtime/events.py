@@ -5,7 +5,10 @@ Services call ``publish`` (or ``chat_event``) next to the rows they change. Afte
 commit, ``sequence_pending`` numbers every pending event under a lock held until its own
 commit, so ``seq`` has no gap and follows commit order, then hands the batch to
 ``transport.broadcast``. If the process dies between the two commits, the worker's sweep
-numbers and broadcasts what was left (``sequence_stragglers``).
+numbers and broadcasts what was left (``sequence_stragglers``). A hot path that owns its
+transaction (an inbound message) numbers its events as that transaction's last step
+instead (``number_before_commit``): the same lock, held to the same kind of commit, one
+transaction fewer.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import Max, Min, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import (
@@ -119,43 +123,100 @@ def _lock() -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEQUENCER_LOCK])
 
 
+# What addressing needs of an event's chat, read in the same statement as the events.
+_AUDIENCE = Subquery(
+    Chat.objects.filter(pk=OuterRef("chat_id")).values(
+        audience=JSONObject(
+            agent_id="agent_id",
+            kind="kind",
+            status="status",
+            ticket_state="ticket_state",
+            department_id="department_id",
+        )
+    )[:1]
+)
+# The last number given, read with the events; meaningful only under the lock.
+_LAST_SEQ = Subquery(LiveEvent.objects.filter(seq__isnull=False).order_by("-seq").values("seq")[:1])
+
+
+def _number_locked(older_than: timedelta | None) -> list[LiveEvent]:
+    """Lock, then number and address the oldest pending events, in the caller's
+    transaction: the lock is released by its commit."""
+    _lock()
+    pending = LiveEvent.objects.filter(seq__isnull=True)
+    if older_than is not None:
+        pending = pending.filter(created_at__lte=clock.now() - older_than)
+    batch: list[LiveEvent] = list(
+        pending.annotate(audience=_AUDIENCE, last_seq=_LAST_SEQ).order_by("id")[:BATCH]
+    )
+    if not batch:
+        return []
+    _address(batch)
+    last = getattr(batch[0], "last_seq", None) or 0
+    for event in batch:
+        last += 1
+        event.seq = last
+    LiveEvent.objects.bulk_update(
+        batch, ["seq", "agent_id", "previous_agent_id", "department_id", "data"]
+    )
+    return batch
+
+
 def _number_batch(older_than: timedelta | None) -> list[LiveEvent]:
     with transaction.atomic():
-        _lock()
-        pending = LiveEvent.objects.filter(seq__isnull=True)
-        if older_than is not None:
-            pending = pending.filter(created_at__lte=clock.now() - older_than)
-        batch = list(pending.order_by("id")[:BATCH])
-        if not batch:
-            return []
-        _address(batch)
-        last = LiveEvent.objects.aggregate(last=Max("seq"))["last"] or 0
-        for event in batch:
-            last += 1
-            event.seq = last
-        LiveEvent.objects.bulk_update(
-            batch, ["seq", "agent_id", "previous_agent_id", "department_id", "data"]
-        )
-    return batch
+        return _number_locked(older_than)
 
 
 def _address(batch: list[LiveEvent]) -> None:
     """Fill in each chat event's audience, and each ``chat.*`` event's chat, from the
-    chats as committed."""
-    chat_ids = {event.chat_id for event in batch if event.chat_id is not None}
-    if not chat_ids:
-        return
-    chats = Chat.objects.select_related("contact", "channel").in_bulk(chat_ids)
+    chats as committed. The audience came with the events; only ``chat.*`` events need
+    the whole chat."""
+    chat_ids = {
+        event.chat_id
+        for event in batch
+        if event.chat_id is not None and event.type.startswith("chat.")
+    }
+    chats = Chat.objects.select_related("contact", "channel").in_bulk(chat_ids) if chat_ids else {}
     for event in batch:
-        chat = chats.get(event.chat_id) if event.chat_id is not None else None
-        if chat is None:
-            continue
-        event.agent_id = chat.agent_id
-        event.department_id = queue_department(chat)
+        audience: dict[str, Any] | None = getattr(event, "audience", None)
+        if audience is None:
+            continue  # no chat, or one that is gone
+        event.agent_id = audience["agent_id"]
+        event.department_id = _queue_department_of(audience)
         if event.previous_agent_id == event.agent_id:
             event.previous_agent_id = None
-        if event.type.startswith("chat."):
+        chat = chats.get(event.chat_id) if event.chat_id is not None else None
+        if chat is not None and event.type.startswith("chat."):
             event.data = {**payloads.chat_data(chat), **event.data}
+
+
+def _queue_department_of(audience: dict[str, Any]) -> int | None:
+    if (
+        audience["kind"] == ChatKind.TICKET
+        and audience["status"] == ChatStatus.OPEN
+        and audience["ticket_state"] == TicketState.UNASSIGNED
+    ):
+        return int(audience["department_id"]) if audience["department_id"] is not None else None
+    return None
+
+
+def number_before_commit() -> None:
+    """Number the events pending so far as the last step of the caller's transaction,
+    when it is the outermost one, instead of in a transaction of its own after the
+    commit: the lock is then held from here to the commit, as the sequencer's own
+    transaction would hold it, and the request saves that second transaction. The
+    guarantees are the same: numbers are given under the lock, in order, to events
+    committed together with them (a rollback takes the numbers back too), and they go
+    out only after the commit. Inside an enclosing transaction this does nothing and the
+    sequencer runs after the outermost commit, as for any other service."""
+    if not getattr(_local, "pending", False) or len(connection.atomic_blocks) != 1:
+        return
+    batch = _number_locked(None)
+    # A full batch may leave more behind: the sequencer after the commit takes the rest.
+    _local.pending = len(batch) >= BATCH
+    if batch:
+        frames = [as_dict(event) for event in batch]
+        transaction.on_commit(lambda: transport.broadcast(frames), robust=True)
 
 
 def sequence_pending(*, older_than: timedelta | None = None) -> int:

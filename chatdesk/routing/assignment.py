@@ -16,8 +16,9 @@ Row locks do nothing on SQLite, where the IMMEDIATE transactions serialize write
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery, Value
@@ -89,21 +90,34 @@ def _previous_agent_id(chat: Chat) -> int | None:
 
 
 def pick_agent_locked(
-    department_id: int | None, prefer: int | None, *, exclude: int | None = None
+    department_id: int | None,
+    prefer: int | Callable[[], int | None] | None,
+    *,
+    exclude: int | None = None,
 ) -> User | None:
     """Lock the candidates, then choose among them with counts read under the lock."""
     online = agents_online(department_id)
     if exclude is not None:
         online = online.exclude(pk=exclude)
-    candidate_ids = list(online.values_list("pk", flat=True))
+    return _choose_locked(department_id, list(online.values_list("pk", flat=True)), prefer)
+
+
+def _choose_locked(
+    department_id: int | None,
+    candidate_ids: list[int],
+    prefer: int | Callable[[], int | None] | None,
+) -> User | None:
+    """Among the online candidates, lock their rows and choose with counts read under the
+    lock. ``prefer`` may be a function, asked only when there is a choice to make."""
     if not candidate_ids:
         return None
     list(User.objects.select_for_update().filter(pk__in=candidate_ids).order_by("pk"))
     ranked = list(available_agents(department_id).filter(pk__in=candidate_ids))
-    if not ranked:
-        return None
+    if len(ranked) <= 1:
+        return ranked[0] if ranked else None
+    preferred = prefer() if callable(prefer) else prefer
     for agent in ranked:
-        if agent.pk == prefer:
+        if agent.pk == preferred:
             return agent
     return ranked[0]
 
@@ -169,14 +183,7 @@ class LiveRoute:
 
 
 def live_route(channel_department_id: int | None) -> LiveRoute:
-    from chatdesk.routing.models import Department
-
-    department = (
-        Department.objects.filter(pk=channel_department_id).first()
-        if channel_department_id
-        else None
-    )
-    if not is_within_business_hours(department=department):
+    if not is_within_business_hours(department=channel_department_id):
         return LiveRoute(False, "out_of_hours")
     if not agents_online(channel_department_id).exists():
         return LiveRoute(False, "nobody_online")
@@ -189,18 +196,27 @@ def route_new_chat(*, chat: Chat) -> Chat:
         chat = Chat.objects.select_for_update().select_related("channel").get(pk=chat.pk)
         if chat.agent_id is not None or chat.status != ChatStatus.OPEN:
             return chat
-        route = live_route(chat.department_id)
-        if not route.possible:
-            return _make_ticket(chat, reason=route.reason)
-        agent = pick_agent_locked(chat.department_id, _previous_agent_id(chat))
-        if agent is not None:
-            return give_chat(chat, agent, by=None)
-        if chat.queued_at is None:
-            chat.queued_at = clock.now()
-            chat.save(update_fields=["queued_at"])
-        timeline.record(chat, EventKind.QUEUED, department_id=chat.department_id)
-        _auto_reply(chat, chat.channel.queue_reply)
-        return chat
+        return place_new_chat(chat)
+
+
+def place_new_chat(chat: Chat) -> Chat:
+    """``route_new_chat`` for a caller that holds the open, unassigned chat's row in its
+    own transaction (it has just created it)."""
+    if not is_within_business_hours(department=chat.department_id):
+        return _make_ticket(chat, reason="out_of_hours")
+    # The agents online are read once: none is "nobody online", else the candidates.
+    candidate_ids = list(agents_online(chat.department_id).values_list("pk", flat=True))
+    if not candidate_ids:
+        return _make_ticket(chat, reason="nobody_online")
+    agent = _choose_locked(chat.department_id, candidate_ids, lambda: _previous_agent_id(chat))
+    if agent is not None:
+        return give_chat(chat, agent, by=None)
+    if chat.queued_at is None:
+        chat.queued_at = clock.now()
+        chat.save(update_fields=["queued_at"])
+    timeline.record(chat, EventKind.QUEUED, department_id=chat.department_id)
+    _auto_reply(chat, chat.channel.queue_reply)
+    return chat
 
 
 def _make_ticket(chat: Chat, *, reason: str) -> Chat:
@@ -233,7 +249,7 @@ def drain_queue(department_id: int | None) -> list[int]:
             chat = waiting.order_by("queued_at", "pk").first()
             if chat is None:
                 return assigned
-            agent = pick_agent_locked(chat.department_id, _previous_agent_id(chat))
+            agent = pick_agent_locked(chat.department_id, partial(_previous_agent_id, chat))
             if agent is None:
                 return assigned
             give_chat(chat, agent, by=None, from_queue=True)

@@ -40,6 +40,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from django.db.models import F, Q
+
 from chatdesk.core import clock
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.routing.queries import business_hours_for
@@ -212,18 +214,33 @@ def _schedule_of(hours: BusinessHours) -> Schedule:
     )
 
 
-def schedule_for(department: Department | None) -> Schedule | None:
+def schedule_for(department: Department | int | None) -> Schedule | None:
     """The schedule that applies to ``department`` (its own, else the desk's), or None when
-    there is none, which means always open."""
-    hours = business_hours_for(department)
+    there is none, which means always open. ``department`` may be given by its id."""
+    if department is None or isinstance(department, Department):
+        hours = business_hours_for(department)
+    else:
+        hours = _hours_for_department_id(department)
     return _schedule_of(hours) if hours is not None else None
 
 
+def _hours_for_department_id(department_id: int) -> BusinessHours | None:
+    """The department's own schedule, else the desk's, read in one statement (the
+    department's row first) with its intervals and exceptions."""
+    return (
+        BusinessHours.objects.filter(Q(department_id=department_id) | Q(department__isnull=True))
+        .order_by(F("department_id").asc(nulls_last=True))
+        .prefetch_related("weekly", "exceptions")
+        .first()
+    )
+
+
 def is_within_business_hours(
-    at: datetime | None = None, *, department: Department | None = None
+    at: datetime | None = None, *, department: Department | int | None = None
 ) -> bool:
-    """Whether the desk, or ``department`` (its own schedule, else the desk's), is open at
-    ``at`` (default: now). No schedule at all means always open."""
+    """Whether the desk, or ``department`` (its own schedule, else the desk's; a
+    department or its id), is open at ``at`` (default: now). No schedule at all means
+    always open."""
     schedule = schedule_for(department)
     if schedule is None:
         return True

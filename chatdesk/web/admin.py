@@ -300,7 +300,7 @@ class ChannelAdmin(admin.ModelAdmin):
             },
         ),
         ("Automatic replies", {"fields": ("out_of_hours_reply", "queue_reply", "end_keyword")}),
-        ("Provider settings", {"fields": ("config",)}),
+        ("Provider settings", {"fields": ("config", "send_rate")}),
         (
             "Secrets",
             {
@@ -330,6 +330,14 @@ class ChannelAdmin(admin.ModelAdmin):
             return response
         finally:
             _request_base.reset(token)
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "send_rate" and field is not None:
+            # A form sent without the field (a script, an older page) keeps the stored rate,
+            # or the desk's default for a new channel; a blank one is refused by the model.
+            field.required = False
+        return field
 
     @admin.display(description="Webhook URL")
     def webhook_to_paste(self, obj: Channel | None) -> str:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.fields import DateTimeField
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,7 +27,16 @@ from chatdesk.chats.services.notifications import mark_chat_read
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, DeskError, NotFound
 from chatdesk.routing import transfers
-from chatdesk.web.views import AGENT_ONLY, is_agent, read_lists, role_required
+from chatdesk.web.views import (
+    AGENT_ONLY,
+    ListTime,
+    chat_route,
+    is_agent,
+    list_time,
+    preview,
+    read_lists,
+    role_required,
+)
 
 agent_only = role_required(is_agent, AGENT_ONLY)
 
@@ -48,10 +57,29 @@ _UNANSWERED = Message.objects.filter(
 )
 
 
-def workspace_chats(agent: User) -> QuerySet[Chat]:
-    """In one query: the agent's open chats and tickets, and the unassigned tickets of
-    their departments; newest activity first, with ``unread``, ``last_reply_at`` and
-    ``first_unanswered_at``."""
+# The queue lists its oldest tickets (those "Accept the oldest" takes) up to this many: a
+# department's queue may hold hundreds, and the count above the list says how many.
+QUEUE_LIMIT = 50
+
+# Where a ticket stands in the queue, oldest first; the agent's own chats (one partition,
+# by their agent) are never cut.
+_QUEUE_PLACE = Case(
+    When(
+        agent__isnull=True,
+        then=Window(RowNumber(), partition_by=[F("agent_id")], order_by=[F("created_at"), F("id")]),
+    ),
+    default=Value(0),
+)
+
+
+def workspace_chats(agent: User, *, queue_limit: int = QUEUE_LIMIT) -> QuerySet[Chat]:
+    """In one query: the agent's open chats and tickets, and the ``queue_limit`` oldest
+    unassigned tickets of their departments, each with ``queue_size`` (how many wait in
+    all); newest activity first, with ``unread``, ``last_reply_at`` and
+    ``first_unanswered_at``.
+
+    The rows are picked first, by id, and only those get the per-chat subqueries: a long
+    queue is counted, not read message by message."""
     mine = Q(agent=agent, status=ChatStatus.OPEN)
     queue = Q(
         kind=ChatKind.TICKET,
@@ -59,9 +87,17 @@ def workspace_chats(agent: User) -> QuerySet[Chat]:
         status=ChatStatus.OPEN,
         department__in=agent.departments.all(),
     )
-    chats = (
+    listed = (
         Chat.objects.filter(mine | queue)
-        .select_related("contact", "channel", "department")
+        .annotate(queue_place=_QUEUE_PLACE)
+        .filter(queue_place__lte=queue_limit)
+        .values("pk")
+    )
+    queue_size = Chat.objects.filter(queue).order_by().values(n=Func(F("id"), function="COUNT"))
+    chats = (
+        Chat.objects.filter(pk__in=listed)
+        .select_related("contact", "channel")
+        .annotate(queue_size=Subquery(queue_size))
         .annotate(
             last_reply_at=Subquery(_REPLIES.order_by("-created_at", "-id").values("created_at")[:1])
         )
@@ -107,22 +143,48 @@ def chat_version(chat: Chat) -> str:
 
 @dataclass(frozen=True)
 class Row:
+    """One chat of the agent's lists with what its row shows already worked out (see
+    ``views.chat_route``): the links, the times, the waiting words and the preview."""
+
     chat: Chat
+    pk: str  # written out many times a row: as text once, not localized each time
+    who: str
     waiting_since: datetime | None
+    waiting_iso: str
     waiting: str
     version: str
+    page_url: str
+    open_url: str
+    when: ListTime
+    preview: str
 
 
-def _row(chat: Chat, now: datetime) -> Row:
-    since = waiting_since(chat)
-    words = waiting_words(since, now) if since is not None else ""
-    return Row(chat=chat, waiting_since=since, waiting=words, version=chat_version(chat))
+def _rows(chats: list[Chat], now: datetime) -> list[Row]:
+    page, head = chat_route("agent-chat"), chat_route("agent-chat-open")
+    rows = []
+    for chat in chats:
+        since = waiting_since(chat)
+        rows.append(
+            Row(
+                chat=chat,
+                pk=str(chat.pk),
+                who=chat.contact.name or chat.contact.phone,
+                waiting_since=since,
+                waiting_iso=list_time(since).iso if since is not None else "",
+                waiting=waiting_words(since, now) if since is not None else "",
+                version=chat_version(chat),
+                page_url=page(chat.pk),
+                open_url=head(chat.pk),
+                when=list_time(chat.last_message_at or chat.created_at),
+                preview=preview(getattr(chat, "last_text", None)),
+            )
+        )
+    return rows
 
 
 def _lists(user: User, **extra: Any) -> dict[str, Any]:
     chats, seq = read_lists(workspace_chats(user))
-    now = clock.now()
-    rows = [_row(chat, now) for chat in chats]
+    rows = _rows(chats, clock.now())
     queue = [r for r in rows if r.chat.agent_id is None]
     queue.sort(key=lambda r: (r.chat.created_at, r.chat.pk))  # the oldest are accepted first
     return {
@@ -130,8 +192,11 @@ def _lists(user: User, **extra: Any) -> dict[str, Any]:
         "live_chats": [r for r in rows if r.chat.agent_id and r.chat.kind == ChatKind.CHAT],
         "tickets": [r for r in rows if r.chat.agent_id and r.chat.kind == ChatKind.TICKET],
         "unassigned": queue,
+        "unassigned_total": getattr(queue[0].chat, "queue_size", 0) if queue else 0,
+        "queue_limit": QUEUE_LIMIT,
         "accept_default": DEFAULT_ACCEPT,
         "accept_max": transfers.MAX_ACCEPT,
+        "accept_url": reverse("agent-accept"),
         **extra,
     }
 

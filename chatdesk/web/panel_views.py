@@ -306,7 +306,7 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
         "window": window,
         "can_close": may_close(chat, user),
         "can_reopen": may_reopen(chat, user),
-        "messages": _read_transcript(chat, user),
+        "messages": transcript_of(chat),
         "composer": composer_for(chat, user, **composer),
         "comments": comment_rows(chat),
         "events": timeline_of(chat),
@@ -318,6 +318,8 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
 
 
 def _read_transcript(chat: Chat, user: User) -> list[Message]:
+    """The transcript after the chat's own agent acted on it (a POST): they have read it.
+    A GET never marks a chat read; the page showing it does, with a POST of its own."""
     messages = transcript_of(chat)
     if chat.agent_id == user.pk:
         notification_services.mark_chat_read(chat_id=chat.pk, by=user)
@@ -347,6 +349,9 @@ def chat_page(request: HttpRequest, chat_id: int) -> HttpResponse:
         )
     context = _panel_context(chat, user)
     context["live_seq"] = seq
+    if chat.agent_id == user.pk:
+        # The page marks its chat read once shown, and again as messages arrive.
+        context["read_url"] = reverse("agent-chat-read", args=[chat.pk])
     return render(request, "web/panel_page.html", context)
 
 
@@ -369,8 +374,9 @@ def chat_transcript(request: HttpRequest, chat_id: int) -> HttpResponse:
         chat = _chat(request, chat_id)
     except NotFound:
         return _not_found(request)
-    messages = _read_transcript(chat, _user(request))
-    return render(request, "web/_panel_transcript.html", {"chat": chat, "messages": messages})
+    return render(
+        request, "web/_panel_transcript.html", {"chat": chat, "messages": transcript_of(chat)}
+    )
 
 
 @never_cache

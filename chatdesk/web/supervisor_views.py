@@ -32,13 +32,19 @@ from chatdesk.routing import transfers
 from chatdesk.web.views import (
     SUPERVISORS_ONLY,
     TAB_LIST_LIMIT,
+    ListTime,
+    chat_route,
+    list_time,
     oversees,
+    preview,
     read_lists,
     role_required,
 )
 
 # The "agent" a list is filtered by when it shows the chats nobody holds.
 NO_AGENT = "none"
+# An agent id no desk reaches, to find where a query string puts the agent.
+_AGENT_MARK = 987_654_321_987_654_321
 TICKET_STATES: tuple[tuple[str, str], ...] = (
     (TicketState.UNASSIGNED, "Unassigned"),
     (TicketState.ASSIGNED, "Assigned"),
@@ -104,13 +110,16 @@ class Selection:
 
 @dataclass(frozen=True)
 class AgentRow:
-    """One agent in the tab's "by agent" list, with the link that selects them."""
+    """One agent in the tab's "by agent" list, with the links that select them: the
+    console's query string, the lists fragment to fetch and the console URL to show."""
 
     agent_id: int
     display_name: str
     count: int
     query: str
     current: bool = False
+    get_url: str = ""
+    push_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,6 +137,36 @@ class AgentSummary:
     @property
     def average_first_response_text(self) -> str:
         return duration_text(self.average_first_response)
+
+
+@dataclass(frozen=True)
+class ConsoleRow:
+    """One chat of the list with what its row shows already worked out (see
+    ``views.chat_route``): who, the panel and assign links, the time and the preview."""
+
+    chat: Chat
+    pk: str  # written out many times a row: as text once, not localized each time
+    who: str
+    panel_url: str
+    assign_url: str
+    when: ListTime
+    preview: str
+
+
+def console_rows(chats: list[Chat]) -> list[ConsoleRow]:
+    panel, assign = chat_route("chat-panel"), chat_route("chat-assign")
+    return [
+        ConsoleRow(
+            chat=chat,
+            pk=str(chat.pk),
+            who=chat.contact.name or chat.contact.phone,
+            panel_url=panel(chat.pk),
+            assign_url=assign(chat.pk),
+            when=list_time(chat.last_message_at or chat.created_at),
+            preview=preview(getattr(chat, "last_text", None)),
+        )
+        for chat in chats
+    ]
 
 
 def duration_text(value: timedelta | None) -> str:
@@ -184,25 +223,36 @@ def agent_summary(agent_id: int) -> AgentSummary | None:
 
 
 def _ticket_counts(selection: Selection) -> dict[str, int]:
-    tickets = Chat.objects.filter(kind=ChatKind.TICKET)
-    if selection.agent is not None:
-        tickets = tickets.filter(agent_id=selection.agent)
-    elif selection.no_agent:
-        tickets = tickets.filter(agent__isnull=True)
-    counts = tickets.aggregate(
-        **{name: Count("id", filter=Q(ticket_state=name)) for name, _ in TICKET_STATES}
-    )
-    return {name: int(counts[name] or 0) for name, _ in TICKET_STATES}
+    return chat_queries.ticket_state_counts(agent_id=selection.agent, no_agent=selection.no_agent)
+
+
+# What a row shows (_supervisor_row.html), and nothing more: a page of rows costs less to
+# read and to turn into objects without every column of four tables.
+_ROW_FIELDS = (
+    *("kind", "status", "ticket_state", "closed_by", "last_message_at", "created_at"),
+    *("contact__name", "contact__phone", "channel__kind"),
+    *("agent__display_name", "agent__first_name", "agent__last_name", "agent__username"),
+)
 
 
 def _listed(selection: Selection) -> QuerySet[Chat]:
-    chats = chat_queries.chats_in_tab(selection.tab)
+    chats = (
+        chat_queries.chats_in_tab(selection.tab)
+        .select_related(None)
+        .select_related("contact", "channel", "agent")
+        .only(*_ROW_FIELDS)
+    )
     if selection.agent is not None:
         chats = chats.filter(agent_id=selection.agent)
     elif selection.no_agent:
         chats = chats.filter(agent__isnull=True)
     if selection.state:
         chats = chats.filter(ticket_state=selection.state)
+    if selection.tab == "closed" or selection.state == TicketState.CLOSED:
+        # What has ended lists the most recently closed first, as the API's Closed tab
+        # does: read from the top of an index on the close time, where the latest message
+        # would mean sorting every chat the desk has ever closed.
+        chats = chats.order_by("-closed_at", "-id")
     return chats
 
 
@@ -210,6 +260,7 @@ def console_context(selection: Selection) -> dict[str, Any]:
     """Everything the lists fragment shows. On the Chats tab with nobody selected that is
     three queries: the list (with the seq), the tab totals and the per-agent counts."""
     chats, seq = read_lists(_listed(selection), TAB_LIST_LIMIT)
+    console_url = reverse("supervisor-home")
     totals = chat_queries.tab_totals()
     summary = chat_queries.tab_summary(selection.tab)
     agent_name = ""
@@ -218,16 +269,24 @@ def console_context(selection: Selection) -> dict[str, Any]:
             (a.display_name for a in summary.agents if a.agent_id == selection.agent), ""
         )
     ticket_counts = _ticket_counts(selection) if selection.tab == "tickets" else {}
-    agents = [
-        AgentRow(
-            a.agent_id,
-            a.display_name,
-            a.count,
-            selection.agent_query(a.agent_id),
-            current=a.agent_id == selection.agent,
+    lists_url = reverse("supervisor-lists")
+    # Every agent's link is this selection's with another agent: built once, filled in per
+    # agent (a list of two hundred agents is as long as the list of chats).
+    before, _, after = selection.agent_query(_AGENT_MARK).partition(str(_AGENT_MARK))
+    agents = []
+    for a in summary.agents:
+        query = f"{before}{a.agent_id}{after}"
+        agents.append(
+            AgentRow(
+                a.agent_id,
+                a.display_name,
+                a.count,
+                query,
+                current=a.agent_id == selection.agent,
+                get_url=f"{lists_url}?{query}",
+                push_url=f"{console_url}?{query}",
+            )
         )
-        for a in summary.agents
-    ]
     return {
         "live_seq": seq,
         "sel": selection,
@@ -241,6 +300,12 @@ def console_context(selection: Selection) -> dict[str, Any]:
         "unassigned_query": selection.agent_query(NO_AGENT),
         "all_query": selection.agent_query(None),
         "chats": chats,
+        "rows": console_rows(chats),
+        "console_url": console_url,
+        # A row's link to itself in the console: this selection with its chat.
+        "open_base": f"{console_url}?{selection.query(chat=None)}&chat=",
+        "lists_url": lists_url,
+        "action_url": reverse("supervisor-ticket-action"),
         "list_limit": TAB_LIST_LIMIT,
         "listed_total": _listed_total(selection, summary, ticket_counts),
         "agent_summary": agent_summary(selection.agent) if selection.agent is not None else None,

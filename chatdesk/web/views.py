@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dates import MONTHS_3
+from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -78,6 +86,27 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+def locked_out(
+    request: HttpRequest, original_response: Any = None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer to a sign-in from a username and address locked out for too many
+    failures: the sign-in form again, saying why and for how long, with 429. The same for
+    a username that does not exist, so the answer tells nothing about who has an account."""
+    minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    sentence = (
+        f"Too many failed sign-ins for this username from your address. Wait {minutes} "
+        "minutes and try again, or ask your desk admin to unlock the account."
+    )
+    username = request.POST.get("username", "") if request.method == "POST" else ""
+    form = AuthenticationForm(request, initial={"username": username})
+    return render(
+        request,
+        "web/login.html",
+        {"form": form, "alert": sentence, "next": request.POST.get("next", "")},
+        status=429,
+    )
+
+
 class LogoutView(auth_views.LogoutView):
     """POST signs out; a GET (a bookmark, a typed URL) shows a small form to confirm."""
 
@@ -113,6 +142,11 @@ def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Ch
 
     An empty list carries no seq; then the seq is read on its own and the list again after
     it (nothing read before the seq may stand beside it)."""
+    if limit is not None:
+        # Pick the page's ids first, then join what the rows show to those alone: joined
+        # before the cut, every chat of the list would be joined to its contact (the planner
+        # reads all the contacts to do it) only for most of them to be dropped.
+        chats = chats.filter(pk__in=chats.values("pk")[:limit])
     annotated: QuerySet[Chat] = chats.annotate(
         last_text=Subquery(_LATEST_MESSAGE.values("text")[:1]),
         last_direction=Subquery(_LATEST_MESSAGE.values("direction")[:1]),
@@ -126,6 +160,58 @@ def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Ch
         return rows, seq
     seq = live_events.latest_seq()
     return list(annotated.all()), seq
+
+
+# --- Rows of the lists ---------------------------------------------------------------------
+#
+# A list renders tens of rows, each with the same few links, times and previews. In the
+# template engine a {% url %} or a |date costs tens of microseconds each, which across a
+# page of rows is most of its rendering: the rows get them ready-made instead, each route
+# reversed once per list and each time formatted once, to the same text.
+
+# A chat id no desk reaches, to find where a route puts the id.
+_ID_MARK = 987_654_321_987_654_321
+
+
+def chat_route(name: str) -> Callable[[int], str]:
+    """The URL of route ``name`` (which takes ``chat_id``) for any chat, reversed once."""
+    prefix, _, suffix = reverse(name, kwargs={"chat_id": _ID_MARK}).partition(str(_ID_MARK))
+    return lambda chat_id: f"{prefix}{chat_id}{suffix}"
+
+
+@dataclass(frozen=True)
+class ListTime:
+    """A time as the lists show it, in the current time zone, as ``|date`` writes it:
+    ``iso`` ("c") for ``<time datetime>``, ``full`` ("j M Y, H:i e") for its title,
+    ``day_time`` ("j M, H:i") and ``clock`` ("H:i") on the row."""
+
+    iso: str
+    full: str
+    day_time: str
+    clock: str
+
+
+def list_time(value: datetime) -> ListTime:
+    local = timezone.localtime(value)
+    month = MONTHS_3[local.month].title()
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    day_time = f"{local.day} {month}, {clock}"
+    full = f"{local.day} {month} {local.year:04d}, {clock} {local.tzname() or ''}"
+    return ListTime(iso=local.isoformat(), full=full, day_time=day_time, clock=clock)
+
+
+# How much of the latest message a row shows (the templates escape it).
+PREVIEW_CHARS = 140
+
+
+def preview(text: str | None) -> str:
+    """The latest message's text cut as ``|truncatechars`` cuts it. Most texts are short
+    enough already: those only get the normalization it would give them."""
+    if not text:
+        return ""
+    if len(text) <= PREVIEW_CHARS:
+        return unicodedata.normalize("NFC", text)
+    return Truncator(text).chars(PREVIEW_CHARS)
 
 
 AGENT_ONLY = "This is the agents' workspace; supervisors and admins work in the supervisor console."

@@ -60,6 +60,7 @@ def test_admin_adds_a_whatsapp_channel(api_as, ada, sales):
         "queue_reply": "Hold on, please.",
         "end_keyword": "//end",
         "is_active": True,
+        "send_rate": 80,  # the desk's default (CHATDESK_SEND_RATE)
         "config": {
             "phone_number_id": "106540352242922",
             "graph_api_url": "https://graph.facebook.com/v21.0",

@@ -139,15 +139,33 @@ def test_a_supervisor_gets_no_composer_on_an_agents_live_chat_and_never_marks_it
     assert Message.objects.filter(direction=Direction.OUT).count() == 0
 
 
-def test_the_agent_opening_the_transcript_marks_the_chat_read(
+def test_opening_the_transcript_marks_nothing_read_and_the_page_reads_with_a_post(
     alice, make_chat: ChatMaker, client_as: Clients
 ):
     chat = make_chat("+27820000005", agent=alice)
     inbound(chat, "Are you there?")
-    response = client_as(alice).get(f"/chats/{chat.pk}/panel/transcript/")
+    client = client_as(alice)
+    response = client.get(f"/chats/{chat.pk}/panel/transcript/")
     assert response.status_code == 200
     assert "Are you there?" in response.content.decode()
+    page = client.get(f"/chats/{chat.pk}/").content.decode()
+    assert Chat.objects.get(pk=chat.pk).agent_read_at is None, "a GET changed nothing"
+
+    # The page shown to the chat's own agent says where to POST that it was read.
+    read_url = f"/agent/chats/{chat.pk}/read/"
+    assert f'data-read-url="{read_url}"' in page
+    assert client.post(read_url).status_code == 204
     assert Chat.objects.get(pk=chat.pk).agent_read_at is not None
+
+
+def test_the_page_of_someone_elses_chat_asks_for_no_read(
+    alice, sam, make_chat: ChatMaker, client_as: Clients
+):
+    chat = make_chat("+27820000006", agent=alice)
+    inbound(chat, "Hello?")
+    page = client_as(sam).get(f"/chats/{chat.pk}/").content.decode()
+    assert "Hello?" in page
+    assert "data-read-url" not in page
 
 
 # --- Customer text is text ---------------------------------------------------------------------

@@ -29,7 +29,7 @@ class AvailableAgentOut(Schema):
         return obj.name
 
 
-@router.get("/available", response={200: list[AvailableAgentOut], **errors(401)})
+@router.get("/available", response={200: list[AvailableAgentOut], **errors(400, 401)})
 def available(request: HttpRequest, department_id: int | None = None) -> list[User]:
     """Agents online, ``available``, with free capacity; least loaded first."""
     return list(assignment.available_agents(department_id).prefetch_related("departments"))

@@ -10,7 +10,7 @@ from ninja import Field, Router, Schema, Status
 from chatdesk.api.routers import acting_user
 from chatdesk.api.schemas import errors
 from chatdesk.providers import access, queries, services
-from chatdesk.providers.models import Channel
+from chatdesk.providers.models import MAX_SEND_RATE, MIN_SEND_RATE, Channel
 
 router = Router(tags=["channels"])
 
@@ -24,6 +24,11 @@ CONFIG_HELP = (
     "verify_token and auth_token are secrets: stored, never returned."
 )
 
+SEND_RATE_HELP = (
+    f"Messages per second this channel may send, across all workers ({MIN_SEND_RATE} to "
+    f"{MAX_SEND_RATE}). WhatsApp allows 80 by default, 1,000 on Meta's higher tier."
+)
+
 
 class ChannelIn(Schema):
     kind: ChannelKindName
@@ -33,6 +38,9 @@ class ChannelIn(Schema):
     queue_reply: str | None = Field(None, description="Omitted: the default reply.")
     end_keyword: str | None = Field(None, description="Omitted: //end.")
     config: dict[str, Any] = Field(default_factory=dict, description=CONFIG_HELP)
+    send_rate: int | None = Field(
+        None, description=SEND_RATE_HELP + " Omitted: the desk's default (80)."
+    )
 
 
 class ChannelPatch(Schema):
@@ -48,6 +56,7 @@ class ChannelPatch(Schema):
     end_keyword: str | None = None
     config: dict[str, Any] | None = Field(None, description=CONFIG_HELP)
     is_active: bool | None = None
+    send_rate: int | None = Field(None, description=SEND_RATE_HELP)
 
 
 class ChannelOut(Schema):
@@ -59,6 +68,7 @@ class ChannelOut(Schema):
     queue_reply: str
     end_keyword: str
     is_active: bool
+    send_rate: int = Field(description=SEND_RATE_HELP)
     config: dict[str, str] = Field(description="The non-secret settings only.")
     secrets_set: list[str] = Field(description="Names of the secrets that are set.")
     webhook_url: str | None = Field(description="Give this to the provider; null for sandbox.")
@@ -75,6 +85,7 @@ def _out(request: HttpRequest, channel: Channel) -> dict[str, Any]:
         "queue_reply": channel.queue_reply,
         "end_keyword": channel.end_keyword,
         "is_active": channel.is_active,
+        "send_rate": channel.send_rate,
         "config": queries.public_config(channel),
         "secrets_set": queries.secrets_set(channel),
         "webhook_url": queries.webhook_url(channel, request_base=request.build_absolute_uri("/")),
@@ -96,6 +107,7 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[dict[str,
         queue_reply=payload.queue_reply,
         end_keyword=payload.end_keyword,
         config=payload.config,
+        send_rate=payload.send_rate,
         by=acting_user(request),
     )
     return Status(201, _out(request, channel))
@@ -121,6 +133,7 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
             end_keyword=payload.end_keyword,
             config=payload.config,
             is_active=payload.is_active,
+            send_rate=payload.send_rate,
         ),
         by=by,
     )

@@ -158,42 +158,47 @@ class EventOut(Schema):
 
 def chat_out(view: ChatView) -> ChatOut:
     """The API's chat: the row, its contact and its contact window."""
+    return ChatOut.model_validate(chat_fields(view))
+
+
+def chat_fields(view: ChatView) -> dict[str, Any]:
+    """``ChatOut``'s fields as plain values. A list answers these and lets its response
+    schema check them once: building each ``ChatOut`` first would have every item checked
+    twice, which was most of the time a page took."""
     chat, window = view.chat, view.window
-    return ChatOut.model_validate(
-        {
-            "id": chat.pk,
-            "kind": chat.kind,
-            "status": chat.status,
-            "ticket_state": chat.ticket_state,
-            "channel_id": chat.channel_id,
-            "channel_kind": chat.channel.kind,
-            "contact": {
-                "id": chat.contact.pk,
-                "phone": chat.contact.phone,
-                "name": chat.contact.name,
-            },
-            "agent_id": chat.agent_id,
-            "department_id": chat.department_id,
-            "created_at": chat.created_at,
-            "queued_at": chat.queued_at,
-            "assigned_at": chat.assigned_at,
-            "first_response_at": chat.first_response_at,
-            "last_inbound_at": chat.last_inbound_at,
-            "last_message_at": chat.last_message_at,
-            "closed_at": chat.closed_at,
-            "closed_by": chat.closed_by,
-            "closed_by_user_id": chat.closed_by_user_id,
-            "window_open": window.is_open,
-            "window_expires_at": window.expires_at,
-        }
-    )
+    return {
+        "id": chat.pk,
+        "kind": chat.kind,
+        "status": chat.status,
+        "ticket_state": chat.ticket_state,
+        "channel_id": chat.channel_id,
+        "channel_kind": chat.channel.kind,
+        "contact": {
+            "id": chat.contact.pk,
+            "phone": chat.contact.phone,
+            "name": chat.contact.name,
+        },
+        "agent_id": chat.agent_id,
+        "department_id": chat.department_id,
+        "created_at": chat.created_at,
+        "queued_at": chat.queued_at,
+        "assigned_at": chat.assigned_at,
+        "first_response_at": chat.first_response_at,
+        "last_inbound_at": chat.last_inbound_at,
+        "last_message_at": chat.last_message_at,
+        "closed_at": chat.closed_at,
+        "closed_by": chat.closed_by,
+        "closed_by_user_id": chat.closed_by_user_id,
+        "window_open": window.is_open,
+        "window_expires_at": window.expires_at,
+    }
 
 
 # --- Endpoints ---------------------------------------------------------------------------
 
 
 @router.get("", response={200: ChatPageOut, **errors(400, 401)})
-def list_chats(request: HttpRequest, filters: Query[ChatFilters]) -> ChatPageOut:
+def list_chats(request: HttpRequest, filters: Query[ChatFilters]) -> dict[str, Any]:
     page = queries.chat_page(
         acting_user(request),
         tab=filters.tab,
@@ -203,7 +208,7 @@ def list_chats(request: HttpRequest, filters: Query[ChatFilters]) -> ChatPageOut
         cursor=filters.cursor,
         limit=filters.limit,
     )
-    return ChatPageOut(items=[chat_out(view) for view in page.items], next_cursor=page.next_cursor)
+    return {"items": [chat_fields(view) for view in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get("/summary", response={200: SummaryOut, **errors(400, 401)})
@@ -283,13 +288,13 @@ def assign(request: HttpRequest, chat_id: int, payload: AssignIn) -> ChatOut:
     return chat_out(queries.chat_view(chat))
 
 
-@router.post("/{chat_id}/close", response={200: ChatOut, **errors(401, 403, 404, 409)})
+@router.post("/{chat_id}/close", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
 def close(request: HttpRequest, chat_id: int) -> ChatOut:
     transfers.close_chat(chat_id=chat_id, by=acting_user(request))
     return _chat_answer(request, chat_id)
 
 
-@router.post("/{chat_id}/reopen", response={200: ChatOut, **errors(401, 403, 404, 409)})
+@router.post("/{chat_id}/reopen", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
 def reopen(request: HttpRequest, chat_id: int) -> ChatOut:
     transfers.reopen_chat(chat_id=chat_id, by=acting_user(request))
     return _chat_answer(request, chat_id)
@@ -302,7 +307,7 @@ class ReadOut(Schema):
     )
 
 
-@router.post("/{chat_id}/read", response={200: ReadOut, **errors(401, 404)})
+@router.post("/{chat_id}/read", response={200: ReadOut, **errors(400, 401, 404)})
 def mark_read(request: HttpRequest, chat_id: int) -> ReadOut:
     """The chat's agent has read it: its unread count starts again from zero."""
     return ReadOut(marked=mark_chat_read(chat_id=chat_id, by=acting_user(request)))

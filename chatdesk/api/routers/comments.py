@@ -35,7 +35,7 @@ class CommentOut(Schema):
         return sorted(user.pk for user in obj.mentions.all())
 
 
-@router.get("/chats/{chat_id}/comments", response={200: list[CommentOut], **errors(401, 404)})
+@router.get("/chats/{chat_id}/comments", response={200: list[CommentOut], **errors(400, 401, 404)})
 def list_comments(request: HttpRequest, chat_id: int) -> list[Comment]:
     chat = access.chat_for(acting_user(request), chat_id)
     return list(queries.chat_comments(chat))

@@ -8,9 +8,9 @@ new chat, which routing then places. Statuses only ever move a message forward.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 
 from chatdesk.chats.models import (
     Chat,
@@ -23,8 +23,9 @@ from chatdesk.chats.models import (
     EventKind,
     Message,
 )
+from chatdesk.chats.phones import to_e164
 from chatdesk.chats.services import lifecycle, timeline
-from chatdesk.chats.services.contacts import upsert_contact
+from chatdesk.chats.services.contacts import rename_contact, upsert_contact
 from chatdesk.chats.window import CLOSED_WINDOW_REASON
 from chatdesk.core import clock
 from chatdesk.providers.adapters import sms
@@ -48,10 +49,6 @@ class ReceiveResult:
     statuses_ignored: int = 0
 
 
-class _Duplicate(Exception):
-    """The provider's id is already stored: undo everything this message started."""
-
-
 def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
     """Store a parsed webhook: each message in its own transaction, so a retried webhook
     whose first half was stored stores only the rest."""
@@ -70,33 +67,56 @@ def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
     return result
 
 
-def _open_conversation(channel: Channel, contact_id: int) -> Chat | None:
-    """The contact's open live chat on this channel, else their open ticket."""
+def _open_conversation(channel: Channel, phone: str) -> Chat | None:
+    """The contact's open live chat on this channel, else their open ticket, locked, with
+    the contact: one statement for the common case of a contact writing again."""
     rows = list(
-        Chat.objects.select_for_update()
-        .filter(channel=channel, contact_id=contact_id, status=ChatStatus.OPEN)
+        Chat.objects.select_for_update(of=("self",))
+        .select_related("contact")
+        .filter(channel=channel, contact__phone=phone, status=ChatStatus.OPEN)
         .order_by("kind")  # "chat" sorts before "ticket"
     )
     return rows[0] if rows else None
 
 
+# A message whose transaction met a concurrent one (the same new contact or chat created
+# at the same moment) is stored again from the start, with what that one committed.
+_ATTEMPTS = 3
+
+
 def receive_message(*, channel: Channel, inbound: InboundMessage) -> Message | None:
-    """Store one inbound message; None when it was already stored (a retried webhook)."""
-    if Message.objects.filter(
-        channel=channel, provider_message_id=inbound.provider_message_id
-    ).exists():
-        return None
-    try:
-        with transaction.atomic():
-            return _store(channel, inbound)
-    except _Duplicate:
-        return None
+    """Store one inbound message; None when it was already stored (a retried webhook).
+
+    The database's unique provider id is the only duplicate check: a duplicate's insert
+    fails and its whole transaction rolls back, with whatever it had started (a contact,
+    a chat). Nothing inside takes a savepoint: any conflict (also a contact or a chat
+    created by a concurrent request) undoes the attempt, and the next one finds the rows
+    the other request committed. The live events are numbered before the commit."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                message = _store(channel, inbound)
+                live_events.number_before_commit()
+            return message
+        except IntegrityError:
+            if Message.objects.filter(
+                channel=channel, provider_message_id=inbound.provider_message_id
+            ).exists():
+                return None
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _store(channel: Channel, inbound: InboundMessage) -> Message:
     now = clock.now()
-    contact = upsert_contact(phone=inbound.from_phone, name=inbound.contact_name)
-    chat = _open_conversation(channel, contact.pk)
+    phone = to_e164(inbound.from_phone)
+    chat = _open_conversation(channel, phone)
+    if chat is not None:
+        rename_contact(chat.contact, inbound.contact_name)
+        contact_id = chat.contact_id
+    else:
+        contact_id = upsert_contact(phone=phone, name=inbound.contact_name, in_savepoint=False).pk
     if (
         chat is not None
         and chat.kind == ChatKind.TICKET
@@ -107,60 +127,58 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
         chat = None
     is_new = chat is None
     if chat is None:
-        chat = _start_chat(channel, contact.pk)
-    try:
-        with transaction.atomic():
-            message = Message.objects.create(
-                chat=chat,
-                channel=channel,
-                direction=Direction.IN,
-                content_type=inbound.content_type,
-                text=inbound.text,
-                media=inbound.media,
-                provider_message_id=inbound.provider_message_id,
-                provider_timestamp=inbound.timestamp,
-                created_at=now,
-            )
-    except IntegrityError as exc:
-        raise _Duplicate from exc
-    # The window counts from the provider's stamp; an older message arriving late never
-    # moves it back.
-    Chat.objects.filter(pk=chat.pk).filter(
-        Q(last_inbound_at__isnull=True) | Q(last_inbound_at__lt=inbound.timestamp)
-    ).update(last_inbound_at=inbound.timestamp)
-    Chat.objects.filter(pk=chat.pk).update(last_message_at=now)
-    chat.refresh_from_db()
+        chat = _start_chat(channel, contact_id, now=now, inbound=inbound)
+    else:
+        # The window counts from the provider's stamp; an older message arriving late
+        # never moves it back. The row is locked, so the newer stamp is known here.
+        if chat.last_inbound_at is None or chat.last_inbound_at < inbound.timestamp:
+            chat.last_inbound_at = inbound.timestamp
+        chat.last_message_at = now
+        Chat.objects.filter(pk=chat.pk).update(
+            last_inbound_at=chat.last_inbound_at, last_message_at=now
+        )
+    message = Message.objects.create(
+        chat=chat,
+        channel=channel,
+        direction=Direction.IN,
+        content_type=inbound.content_type,
+        text=inbound.text,
+        media=inbound.media,
+        provider_message_id=inbound.provider_message_id,
+        provider_timestamp=inbound.timestamp,
+        created_at=now,
+    )
     live_events.message_event(EventType.MESSAGE_CREATED, message)
-    _apply_keywords(channel, chat, inbound)
+    chat = _apply_keywords(channel, chat, inbound)
     if is_new and chat.status == ChatStatus.OPEN:
-        assignment.route_new_chat(chat=chat)
+        assignment.place_new_chat(chat)
     return message
 
 
-def _start_chat(channel: Channel, contact_id: int) -> Chat:
-    try:
-        with transaction.atomic():
-            chat = Chat.objects.create(
-                kind=ChatKind.CHAT,
-                channel=channel,
-                contact_id=contact_id,
-                department=channel.department,
-                created_at=clock.now(),
-            )
-    except IntegrityError:
-        # Another request opened it a moment ago (PostgreSQL waited for it to commit).
-        existing = _open_conversation(channel, contact_id)
-        if existing is None:
-            raise
-        return existing
+def _start_chat(
+    channel: Channel, contact_id: int, *, now: datetime, inbound: InboundMessage
+) -> Chat:
+    """A new chat, already carrying its first message's times. A concurrent request that
+    opened one a moment ago makes the insert fail (one open chat per contact and channel),
+    and the message is stored again into that chat."""
+    chat = Chat.objects.create(
+        kind=ChatKind.CHAT,
+        channel=channel,
+        contact_id=contact_id,
+        department_id=channel.department_id,
+        created_at=now,
+        last_inbound_at=inbound.timestamp,
+        last_message_at=now,
+    )
     timeline.record(chat, EventKind.CREATED, channel=channel.kind)
     live_events.chat_event(EventType.CHAT_CREATED, chat)
     return chat
 
 
-def _apply_keywords(channel: Channel, chat: Chat, inbound: InboundMessage) -> None:
+def _apply_keywords(channel: Channel, chat: Chat, inbound: InboundMessage) -> Chat:
+    """Opt-out and opt-in words on SMS, and the end keyword; the chat as it now is."""
     if inbound.content_type != "text":
-        return
+        return chat
     word = sms.keyword(inbound.text)
     if channel.kind == ChannelKind.SMS and word in sms.OPT_OUT_WORDS:
         _, created = ContactOptOut.objects.get_or_create(
@@ -178,7 +196,8 @@ def _apply_keywords(channel: Channel, chat: Chat, inbound: InboundMessage) -> No
             timeline.record(chat, EventKind.OPTED_IN, keyword=word)
     end = (channel.end_keyword or "").strip().lower()
     if end and inbound.text.strip().lower() == end and chat.kind == ChatKind.CHAT:
-        lifecycle.close_by_contact(chat=chat)
+        return lifecycle.close_by_contact(chat=chat)
+    return chat
 
 
 # Which earlier statuses each status may replace: a status never moves backward, and
@@ -206,16 +225,16 @@ def apply_status(*, channel: Channel, update: StatusUpdate) -> bool:
     """Move an outbound message's delivery status forward; False when nothing changed
     (unknown message, a repeat, or an older status arriving late)."""
     with transaction.atomic():
-        message_id = _apply_status(channel, update)
-        if message_id is None:
+        message = _apply_status(channel, update)
+        if message is None:
             return False
-        message = Message.objects.select_related("template").get(pk=message_id)
         live_events.message_event(EventType.MESSAGE_STATUS, message)
+        live_events.number_before_commit()
     return True
 
 
-def _apply_status(channel: Channel, update: StatusUpdate) -> int | None:
-    """The id of the message moved, if one was."""
+def _apply_status(channel: Channel, update: StatusUpdate) -> Message | None:
+    """The message moved, as it now is, if one was."""
     replaces = _REPLACES.get(update.status)
     if replaces is None:
         return None
@@ -231,7 +250,7 @@ def _apply_status(channel: Channel, update: StatusUpdate) -> int | None:
     ours = outbound.filter(provider_message_id=update.provider_message_id)
     moved = ours.filter(status__in=replaces).update(**changes)
     if moved:
-        return ours.values_list("pk", flat=True).first()
+        return ours.select_related("template").first()
     our_id = message_id_from_reference(update.reference)
     if our_id is None:
         return None
@@ -244,7 +263,7 @@ def _apply_status(channel: Channel, update: StatusUpdate) -> int | None:
         in_flight_since=None,
         **changes,
     )
-    return our_id if moved else None
+    return outbound.select_related("template").filter(pk=our_id).first() if moved else None
 
 
 def reason_for(code: str, reason: str) -> str:

@@ -7,6 +7,11 @@ Retryable failures (429, 5xx, timeouts, connection errors) back off exponentiall
 jitter, honouring Retry-After, up to a bound; then the message fails with its reason.
 A worker that stops during the provider call leaves the message "in flight": the
 provider's status callback, which carries our reference, settles it (see inbound).
+
+Every attempt, a retry too, first takes its channel's next send slot (``pacing``), so the
+channel's rate holds across all workers. The slot is taken and waited for before the
+claim: a worker stopped while it waits leaves the message queued, not in flight, and the
+outbox sweep sends it later.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ from __future__ import annotations
 import logging
 import random
 import re
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import access
@@ -41,6 +47,7 @@ from chatdesk.chats.services.inbound import OPTED_OUT_REASON, reason_for
 from chatdesk.chats.window import CLOSED_WINDOW_REASON, contact_window
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden
+from chatdesk.providers import pacing
 from chatdesk.providers.adapters import sms as sms_adapter
 from chatdesk.providers.base import Outbound, OutboundTemplate, SendError, reference_for
 from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
@@ -213,19 +220,36 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     return delay
 
 
+def _claimable(message_id: int) -> QuerySet[Message]:
+    """The message, if it is ours to send now: queued, not handed over, not in flight,
+    due."""
+    return Message.objects.filter(
+        pk=message_id,
+        direction=Direction.OUT,
+        status=DeliveryStatus.QUEUED,
+        provider_message_id__isnull=True,
+        in_flight_since__isnull=True,
+    ).filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=clock.now()))
+
+
 def _claim(message_id: int) -> bool:
-    now = clock.now()
     return bool(
-        Message.objects.filter(
-            pk=message_id,
-            direction=Direction.OUT,
-            status=DeliveryStatus.QUEUED,
-            provider_message_id__isnull=True,
-            in_flight_since__isnull=True,
-        )
-        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-        .update(in_flight_since=now, attempts=F("attempts") + 1)
+        _claimable(message_id).update(in_flight_since=clock.now(), attempts=F("attempts") + 1)
     )
+
+
+def _wait_for_slot(message_id: int, channel_id: int, rate: int) -> bool:
+    """Take the channel's next send slot and sleep until it. False when the slot is too far
+    off: the message is put back, due when its turn may come, with a task for then."""
+    slot = pacing.reserve(channel_id, rate=rate, max_wait=float(settings.CHATDESK_SEND_PACE_WAIT))
+    if not slot.reserved:
+        delay = max(slot.wait(), 0.001)
+        _claimable(message_id).update(next_attempt_at=slot.at)
+        transaction.on_commit(lambda: enqueue_delivery(message_id, delay=delay))
+        return False
+    if (wait := slot.wait()) > 0:
+        time.sleep(wait)
+    return True
 
 
 def _outbound_for(message: Message) -> Outbound:
@@ -254,7 +278,13 @@ def _outbound_for(message: Message) -> Outbound:
 
 def deliver(message_id: int, *, client: httpx.Client | None = None) -> str:
     """Send one queued message through its channel. Returns what happened, for logs:
-    ``sent``, ``retry``, ``failed`` or ``skipped`` (not ours to send, or not yet)."""
+    ``sent``, ``retry``, ``failed``, ``paced`` (the channel is at its rate; put back for
+    later) or ``skipped`` (not ours to send, or not yet)."""
+    channel = _claimable(message_id).values_list("channel_id", "channel__send_rate").first()
+    if channel is None:
+        return "skipped"  # a repeated task, or one whose retry is not due yet
+    if not _wait_for_slot(message_id, *channel):
+        return "paced"
     if not _claim(message_id):
         return "skipped"
     message = Message.objects.select_related("chat__contact", "channel", "template").get(
@@ -296,6 +326,13 @@ def _status_changed(message_id: int) -> None:
 def _after_failure(message: Message, error: SendError) -> str:
     now = clock.now()
     attempts = message.attempts
+    if error.throttled:
+        # The number as a whole is over its throughput: every worker waits, not only this
+        # message (Retry-After when given, else one backoff step).
+        pause = error.retry_after
+        if pause is None:
+            pause = float(settings.CHATDESK_SEND_BACKOFF_BASE)
+        pacing.hold(message.channel_id, until=now + timedelta(seconds=pause))
     if error.retryable and attempts < settings.CHATDESK_SEND_MAX_ATTEMPTS:
         delay = backoff_delay(attempts, error.retry_after)
         Message.objects.filter(pk=message.pk, status=DeliveryStatus.QUEUED).update(

@@ -22,6 +22,7 @@ from chatdesk.providers.base import (
     WebhookBatch,
     post,
     retry_after,
+    storable,
 )
 
 DEFAULT_API_URL = "https://api.twilio.com"
@@ -102,6 +103,7 @@ def _content_type_of(mime: str) -> str:
 
 
 def parse_inbound(form: dict[str, str]) -> WebhookBatch:
+    form = {key: storable(value) for key, value in form.items()}
     missing = [name for name in ("MessageSid", "From") if not form.get(name)]
     if missing:
         raise MalformedPayload("missing form field " + ", ".join(missing))
@@ -135,6 +137,7 @@ def parse_inbound(form: dict[str, str]) -> WebhookBatch:
 
 
 def parse_status(form: dict[str, str], *, reference: str = "") -> WebhookBatch:
+    form = {key: storable(value) for key, value in form.items()}
     missing = [name for name in ("MessageSid", "MessageStatus") if not form.get(name)]
     if missing:
         raise MalformedPayload("missing form field " + ", ".join(missing))
@@ -192,7 +195,14 @@ def send(client: httpx.Client, config: SmsConfig, outbound: Outbound) -> SendRes
         return SendResult(provider_message_id=sid)
     code, reason = _error_of(response)
     if response.status_code == 429 or response.status_code >= 500:
-        raise SendError(reason, retryable=True, code=code, retry_after=retry_after(response))
+        # 429 (Twilio's error 20429): the account or number is over its sending rate.
+        raise SendError(
+            reason,
+            retryable=True,
+            code=code,
+            retry_after=retry_after(response),
+            throttled=response.status_code == 429,
+        )
     raise SendError(reason, retryable=False, code=code)
 
 

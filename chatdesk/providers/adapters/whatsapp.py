@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +18,7 @@ from chatdesk.providers.base import (
     SendResult,
     StatusUpdate,
     WebhookBatch,
+    load_json,
     post,
     retry_after,
 )
@@ -29,6 +29,9 @@ SIGNATURE_HEADER = "X-Hub-Signature-256"
 # Meta's error codes that matter to the desk (see the research notes).
 RE_ENGAGEMENT_REQUIRED = "131047"
 THROTTLED = {"130429", "131056", "4", "80007"}
+# Of those, the ones about the number's (or the app's) throughput as a whole; 131056 is
+# about one recipient only.
+NUMBER_THROTTLED = {"130429", "4", "80007"}
 TEMPLATE_MISSING = "132001"
 TOKEN_EXPIRED = "190"
 
@@ -206,10 +209,7 @@ def _status(status: Any) -> StatusUpdate | None:
 
 
 def parse(raw_body: bytes) -> WebhookBatch:
-    try:
-        payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayload("the body is not JSON") from exc
+    payload = load_json(raw_body)
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedPayload("'object' must be 'whatsapp_business_account'")
     entries = payload.get("entry")
@@ -314,5 +314,12 @@ def send(client: httpx.Client, config: WhatsAppConfig, outbound: Outbound) -> Se
         return SendResult(provider_message_id=message_id)
     code, reason = _error_of(response)
     if response.status_code == 429 or response.status_code >= 500 or code in THROTTLED:
-        raise SendError(reason, retryable=True, code=code, retry_after=retry_after(response))
+        raise SendError(
+            reason,
+            retryable=True,
+            code=code,
+            retry_after=retry_after(response),
+            throttled=code in NUMBER_THROTTLED
+            or (response.status_code == 429 and code not in THROTTLED),
+        )
     raise SendError(reason, retryable=False, code=code)

@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from chatdesk.providers.base import MalformedPayload
+from chatdesk.providers.base import load_json
 
 # Meta's statuses mapped to the desk's; only "approved" may be sent.
 STATUS_MAP = {
@@ -108,10 +107,7 @@ def list_templates(
 
 
 def parse_template_statuses(raw_body: bytes) -> list[TemplateStatusChange]:
-    try:
-        payload = json.loads(raw_body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedPayload("the body is not JSON") from exc
+    payload = load_json(raw_body)
     changes: list[TemplateStatusChange] = []
     for entry in payload.get("entry") or [] if isinstance(payload, dict) else []:
         for change in (entry.get("changes") or []) if isinstance(entry, dict) else []:
@@ -119,7 +115,9 @@ def parse_template_statuses(raw_body: bytes) -> list[TemplateStatusChange]:
                 continue
             if change.get("field") != "message_template_status_update":
                 continue
-            value = change.get("value") or {}
+            value = change.get("value")
+            if not isinstance(value, dict):
+                continue
             event = str(value.get("event", "")).upper()
             if event not in STATUS_MAP:
                 continue

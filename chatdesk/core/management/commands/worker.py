@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import close_old_connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
 from chatdesk.accounts.services import expire_presence
+from chatdesk.chats import counts as chat_counts
 from chatdesk.chats.services.lifecycle import close_inactive_chats
 from chatdesk.chats.services.outbound import recover_outbox
 from chatdesk.realtime.events import prune_old_events, sequence_stragglers
@@ -20,6 +22,8 @@ from chatdesk.routing.assignment import reassign_unanswered
 
 log = logging.getLogger(__name__)
 
+# Seconds between attempts to reach the database again after losing it: doubling, capped.
+RECONNECT_FIRST, RECONNECT_CAP = 0.5, 5.0
 
 SWEEPS: tuple[tuple[str, Callable[[], object]], ...] = (
     ("outbox", recover_outbox),  # interrupted deliveries: a lost task, a worker killed mid-send
@@ -28,6 +32,7 @@ SWEEPS: tuple[tuple[str, Callable[[], object]], ...] = (
     ("unanswered", reassign_unanswered),  # first messages left unanswered (when enabled)
     ("live events", sequence_stragglers),  # events whose process died before numbering them
     ("event log", prune_old_events),  # live events older than the retention
+    ("chat counts", chat_counts.compact),  # the tabs' counts: each key's rows folded into one
 )
 
 
@@ -89,12 +94,30 @@ class Command(BaseCommand):
     def _work(
         self, *, queue_name: str, interval: float, batch: bool, options: dict[str, Any]
     ) -> None:
-        call_command(
-            "db_worker",
-            queue_name=queue_name,
-            interval=interval,
-            batch=batch,
-            reload=False,
-            startup_delay=False,
-            verbosity=options["verbosity"],
-        )
+        wait = RECONNECT_FIRST
+        while True:
+            began = time.monotonic()
+            try:
+                call_command(
+                    "db_worker",
+                    queue_name=queue_name,
+                    interval=interval,
+                    batch=batch,
+                    reload=False,
+                    startup_delay=False,
+                    verbosity=options["verbosity"],
+                )
+                return
+            except (OperationalError, InterfaceError) as exc:
+                # db_worker's loop gives up on any database error but a lock; a database
+                # restarted or failed over would then stop the worker (and `chatdesk run`
+                # with it). Keep going: the tasks are safe in the database, so pick them
+                # up again once it answers. A SIGTERM meanwhile still stops the worker.
+                if batch:
+                    raise
+                if time.monotonic() - began > 60:
+                    wait = RECONNECT_FIRST  # it had been working: a new outage
+                log.warning("the task worker lost the database (%s); retrying in %.1f s", exc, wait)
+                connections.close_all()
+                time.sleep(wait)
+                wait = min(wait * 2, RECONNECT_CAP)

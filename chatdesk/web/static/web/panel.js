@@ -135,8 +135,23 @@
     var transcripts = root.matches && root.matches(".cdp-transcript") ? [root] : [];
     transcripts = transcripts.concat(Array.prototype.slice.call(root.querySelectorAll(".cdp-transcript")));
     transcripts.forEach(scrollToNewest);
+    transcripts.forEach(markRead);
     Array.prototype.forEach.call(root.querySelectorAll(".cdp-preview-body"), renderPreview);
     tick();
+  }
+
+  // The chat's own agent has read what the page shows them: tell the server (a POST; a GET
+  // never marks anything read).
+  function markRead(transcript) {
+    var url = transcript.getAttribute("data-read-url");
+    if (!url || document.visibilityState === "hidden") {
+      return;
+    }
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken() },
+    });
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -449,7 +464,9 @@
   }
 
   function csrfToken() {
-    var input = document.querySelector("#cdp-bell input[name=csrfmiddlewaretoken]");
+    var input =
+      document.querySelector("#cdp-bell input[name=csrfmiddlewaretoken]") ||
+      document.querySelector("input[name=csrfmiddlewaretoken]");
     return input ? input.value : "";
   }
 
