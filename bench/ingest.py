@@ -437,8 +437,8 @@ def run(ctx: harness.Context) -> dict[str, Any]:
             "SQL statements per webhook in the desk (counted inside Django, transaction "
             "control included): "
             + ", ".join(f"{n} for {label}" for label, n in queries.items())
-            + "; the minimal app sends one. Each is a round trip to PostgreSQL, and the "
-            "desk opens a new PostgreSQL connection per request."
+            + "; the minimal app sends one. Each is a round trip to PostgreSQL, on a "
+            "connection from the web server's pool."
         )
         if ctx.mode != "smoke" and ours_rate < GOAL_RATE:
             beyond = next((s.offered_rate for _, s in ours if not s.sustained(P99_MS)), None)
@@ -473,14 +473,14 @@ def run(ctx: harness.Context) -> dict[str, Any]:
         notes.append(
             "What limits the desk: each webhook costs "
             f"{queries['a message joining a conversation']} to {queries['a new chat']} SQL "
-            "statements in two transactions (the message with its contact, chat, routing "
-            "check and live event; then the event's numbering under the desk-wide lock), "
-            "each a round trip from the ORM to PostgreSQL, on a PostgreSQL connection opened "
-            "for the request; the profile shows the server's threads mostly waiting on "
-            "PostgreSQL, which competes for the same CPUs. The minimal app sends one "
-            "statement on a connection kept open. Cheapest remedies: Django's psycopg "
-            "connection pool (needs psycopg's pool package), then fewer statements per "
-            "message."
+            "statements in one transaction (the message with its contact, chat, routing "
+            "check and live event, numbered before the commit under the desk-wide lock), "
+            "each a round trip from the ORM to PostgreSQL, and Django's request handling "
+            "around them: one `chatdesk serve` process runs it on one core, so latency climbs "
+            "steeply once the offered rate exceeds what that core can do, and the numbering "
+            "lock makes webhooks take turns through their commits. The minimal app sends one "
+            "statement and no ORM. Next remedies: numbering several requests' events in one "
+            "pass, fewer statements per message, and more than one serve process per machine."
         )
     if ratio is not None and ratio < GOAL_RATIO:
         notes.append(
