@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import httpx
-from django.conf import settings
 from django.db import transaction
 
 from chatdesk.accounts.models import User
@@ -17,6 +16,7 @@ from chatdesk.providers.adapters.whatsapp_templates import (
     TemplateStatusChange,
     list_templates,
 )
+from chatdesk.providers.http import provider_client
 from chatdesk.providers.models import Channel, ChannelKind, Template
 
 
@@ -39,8 +39,7 @@ def sync_templates(
     token = str(channel.secrets.get("access_token", ""))
     if not waba_id or not token:
         raise BadInput("Set the channel's waba_id and access_token before syncing templates.")
-    own = client is None
-    http = client or httpx.Client(timeout=settings.CHATDESK_SEND_TIMEOUT)
+    http = client or provider_client()
     try:
         remote = list(
             list_templates(
@@ -54,9 +53,6 @@ def sync_templates(
         )
     except SyncError as exc:
         raise Conflict(str(exc)) from exc
-    finally:
-        if own:
-            http.close()
     created = updated = unchanged = 0
     with transaction.atomic():
         existing = {(t.name, t.language): t for t in channel.templates.select_for_update()}

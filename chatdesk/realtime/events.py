@@ -156,10 +156,34 @@ def _number_locked(older_than: timedelta | None) -> list[LiveEvent]:
     for event in batch:
         last += 1
         event.seq = last
-    LiveEvent.objects.bulk_update(
-        batch, ["seq", "agent_id", "previous_agent_id", "department_id", "data"]
-    )
+    _save_numbers(batch)
     return batch
+
+
+_SAVE_NUMBERS = (
+    "UPDATE realtime_liveevent SET seq = %s, agent_id = %s, previous_agent_id = %s, "
+    "department_id = %s, data = %s WHERE id = %s"
+)
+
+
+def _save_numbers(batch: list[LiveEvent]) -> None:
+    """Write each event's number, audience and data: one prepared UPDATE run for every
+    event. (``bulk_update`` builds a CASE per column per row, which cost more than every
+    other statement of an inbound message together.)"""
+    data_field = LiveEvent._meta.get_field("data")
+    rows = [
+        (
+            event.seq,
+            event.agent_id,
+            event.previous_agent_id,
+            event.department_id,
+            data_field.get_db_prep_save(event.data, connection),
+            event.pk,
+        )
+        for event in batch
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(_SAVE_NUMBERS, rows)
 
 
 def _number_batch(older_than: timedelta | None) -> list[LiveEvent]:

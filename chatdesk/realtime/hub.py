@@ -104,6 +104,11 @@ class Hub:
         self.loop = loop
         self.last = 0  # every event up to here has been offered
         self.subscriptions: set[Subscription] = set()
+        # Who may be sent what, so an event is checked only against the connections it
+        # may concern (a supervisor's, its agents', its queue's) and not every one open.
+        self._overseers: set[Subscription] = set()
+        self._by_user: dict[int, set[Subscription]] = collections.defaultdict(set)
+        self._by_department: dict[int, set[Subscription]] = collections.defaultdict(set)
         self._inbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.redis_connected = False
@@ -144,10 +149,45 @@ class Hub:
             on_viewer=on_viewer,
         )
         self.subscriptions.add(subscription)
+        self._index(subscription)
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self.subscriptions.discard(subscription)
+        if subscription in self.subscriptions:
+            self.subscriptions.discard(subscription)
+            self._unindex(subscription)
+
+    def _index(self, subscription: Subscription) -> None:
+        viewer = subscription.viewer
+        self._by_user[viewer.user_id].add(subscription)
+        if viewer.oversees:
+            self._overseers.add(subscription)
+        for department_id in viewer.department_ids:
+            self._by_department[department_id].add(subscription)
+
+    def _unindex(self, subscription: Subscription) -> None:
+        """Forget the subscription under the viewer it was indexed with."""
+        viewer = subscription.viewer
+        _discard(self._by_user, viewer.user_id, subscription)
+        self._overseers.discard(subscription)
+        for department_id in viewer.department_ids:
+            _discard(self._by_department, department_id, subscription)
+
+    def _candidates(self, event: dict[str, Any]) -> Iterable[Subscription]:
+        """The connections that may see ``event`` (``can_see`` still decides): a superset
+        of them, found through the index rather than by asking every connection."""
+        if event.get("user_id") is not None:
+            return list(self._by_user.get(event["user_id"], ()))
+        if event.get("everyone"):
+            return list(self.subscriptions)
+        found = set(self._overseers)
+        for user_id in (event.get("agent_id"), event.get("previous_agent_id")):
+            if user_id is not None:
+                found.update(self._by_user.get(user_id, ()))
+        for department_id in (event.get("department_id"), event.get("previous_department_id")):
+            if department_id is not None:
+                found.update(self._by_department.get(department_id, ()))
+        return found
 
     # --- Input -----------------------------------------------------------------------
 
@@ -243,7 +283,7 @@ class Hub:
             self._readdress(viewer_from(event["data"]))
             return
         text: str | None = None
-        for subscription in list(self.subscriptions):
+        for subscription in self._candidates(event):
             if can_see(subscription.viewer, event):
                 if text is None:
                     text = json.dumps(live_events.frame(event), separators=(",", ":"))
@@ -252,9 +292,11 @@ class Hub:
     def _readdress(self, viewer: Viewer) -> None:
         """From here on in the order of events, the user's sockets see what ``viewer``
         may see."""
-        for subscription in list(self.subscriptions):
-            if subscription.viewer.user_id == viewer.user_id:
+        for subscription in list(self._by_user.get(viewer.user_id, ())):
+            if subscription in self.subscriptions:
+                self._unindex(subscription)
                 subscription.viewer = viewer
+                self._index(subscription)
                 try:
                     subscription.on_viewer(viewer)
                 except Exception:
@@ -266,6 +308,14 @@ class Hub:
                 subscription.on_control(message)
             except Exception:
                 log.exception("live events: a connection could not handle %r", message)
+
+
+def _discard(index: dict[int, set[Subscription]], key: int, subscription: Subscription) -> None:
+    members = index.get(key)
+    if members is not None:
+        members.discard(subscription)
+        if not members:
+            del index[key]
 
 
 _hubs: dict[asyncio.AbstractEventLoop, Hub] = {}

@@ -23,7 +23,7 @@ from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
-from chatdesk.realtime.hub import get_hub
+from chatdesk.realtime.hub import Hub, get_hub
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.realtime.visibility import Viewer, can_see, viewer_for, visible_events
 from chatdesk.routing import transfers
@@ -171,6 +171,59 @@ def test_the_live_rule_and_the_replay_rule_agree_for_every_viewer(
         frozenset(visible_events(viewer).values_list("pk", flat=True)) for viewer in viewers[:5]
     }
     assert len(seen) == 5
+
+
+@realtime_db
+def test_the_hub_offers_each_event_to_exactly_the_connections_that_may_see_it(
+    sandbox: Channel,
+    support_line: Channel,
+    sales: Department,
+    support: Department,
+    alice: User,
+    bob: User,
+    dave: User,
+    sam: User,
+    ada: User,
+    online: Online,
+) -> None:
+    """The hub looks an event's audience up in its index of connections instead of asking
+    each one: over the mixed log, every connection is still offered exactly what the
+    rule lets it see, several connections of one user included."""
+    build_a_mixed_log(sandbox, support_line, alice, bob, dave, sam, online)
+    every_audience([alice, dave, sam], [sales, support])
+    viewers = [viewer_for(user) for user in (alice, bob, dave, sam, ada)] * 2
+    viewers += [
+        Viewer(user_id=alice.pk, oversees=False, department_ids=frozenset({sales.pk, support.pk})),
+        Viewer(user_id=bob.pk, oversees=False, department_ids=frozenset()),
+        Viewer(user_id=sam.pk, oversees=True, department_ids=frozenset({sales.pk})),
+        Viewer(user_id=NOBODY + 1, oversees=False, department_ids=frozenset({support.pk})),
+        Viewer(user_id=dave.pk, oversees=False, department_ids=frozenset(), is_active=False),
+    ]
+    rows = [
+        live_events.as_dict(row)
+        for row in LiveEvent.objects.exclude(type=EventType.USER_CHANGED)
+        .filter(seq__isnull=False)
+        .order_by("seq")
+    ]
+    assert len(rows) > 2500
+    loop = asyncio.new_event_loop()
+    try:
+        hub = Hub(loop)
+        subscriptions = [hub.subscribe(viewer) for viewer in viewers]
+        gone = hub.subscribe(viewer_for(sam))
+        hub.unsubscribe(gone)
+        for subscription in subscriptions:
+            subscription.limit = len(rows)
+        for row in rows:
+            hub._offer(row)
+    finally:
+        loop.close()
+    for viewer, subscription in zip(viewers, subscriptions, strict=True):
+        offered = [json.loads(text)["seq"] for _, text in subscription._frames]
+        assert offered == [row["seq"] for row in rows if can_see(viewer, row)], viewer
+    assert not gone._frames
+    # Not a comparison of empty lists: a supervisor gets more than an agent, who gets some.
+    assert len(subscriptions[3]._frames) > len(subscriptions[0]._frames) > 0
 
 
 @realtime_db

@@ -50,6 +50,7 @@ from chatdesk.core.errors import BadInput, Conflict, Forbidden
 from chatdesk.providers import pacing
 from chatdesk.providers.adapters import sms as sms_adapter
 from chatdesk.providers.base import Outbound, OutboundTemplate, SendError, reference_for
+from chatdesk.providers.http import provider_client
 from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
 from chatdesk.providers.registry import sender_for
 from chatdesk.realtime import events as live_events
@@ -290,15 +291,11 @@ def deliver(message_id: int, *, client: httpx.Client | None = None) -> str:
     message = Message.objects.select_related("chat__contact", "channel", "template").get(
         pk=message_id
     )
-    own_client = client is None
-    http = client or httpx.Client(timeout=settings.CHATDESK_SEND_TIMEOUT)
+    http = client or provider_client()
     try:
         result = sender_for(message.channel).send(http, _outbound_for(message))
     except SendError as error:
         return _after_failure(message, error)
-    finally:
-        if own_client:
-            http.close()
     now = clock.now()
     mine = Message.objects.filter(pk=message_id, provider_message_id__isnull=True)
     with transaction.atomic():
