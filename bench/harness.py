@@ -197,8 +197,9 @@ class Stack:
             )
         return Process(popen, log)
 
-    def start(self, *, workers: int = 2, **extra_env: str) -> None:
-        """Start ``chatdesk serve`` and ``workers`` task workers; return once it is ready."""
+    def start(self, *, workers: int = 2, serve_workers: int = 1, **extra_env: str) -> None:
+        """Start ``chatdesk serve`` (with ``serve_workers`` web processes) and ``workers``
+        task workers; return once it is ready."""
         port = int(self.base_url.rsplit(":", 1)[1])
         self.server = self.start_process(
             "serve",
@@ -209,6 +210,8 @@ class Stack:
             str(port),
             "--log-level",
             "warning",
+            "--workers",
+            str(serve_workers),
             **extra_env,
         )
         self.workers = [

@@ -66,6 +66,14 @@ def install(api: NinjaAPI) -> None:
     def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
         return api.create_response(request, {"detail": "Not found."}, status=404)
 
+    @api.exception_handler(OverflowError)
+    def on_overflow(request: HttpRequest, exc: OverflowError) -> HttpResponse:
+        # An id or filter past what the database can hold (SQLite refuses to bind an
+        # integer over 64 bits): no such row can exist, and nothing was written.
+        return api.create_response(
+            request, {"detail": "A number in this request is too large to be an id."}, status=400
+        )
+
     @api.exception_handler(HttpError)
     def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
         return api.create_response(request, {"detail": str(exc)}, status=exc.status_code)

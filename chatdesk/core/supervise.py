@@ -8,6 +8,7 @@ the other is stopped too and the supervisor exits non-zero, so nothing half-runs
 
 from __future__ import annotations
 
+import copy
 import signal
 import subprocess
 import sys
@@ -37,14 +38,18 @@ def serve_web(
     port: int = DEFAULT_PORT,
     forwarded_allow_ips: str | None = None,
     log_level: str = "info",
+    workers: int = 1,
 ) -> None:
-    """Run uvicorn with the ASGI app (HTTP and WebSocket) until SIGINT or SIGTERM.
+    """Run uvicorn with the ASGI app (HTTP and WebSocket) until SIGINT or SIGTERM;
+    ``workers`` processes share the listening socket (each with its own live-event hub,
+    as separate instances would have), so the desk can use more than one core.
 
     No lifespan (Django has no startup hooks); the proxy headers (``X-Forwarded-For``,
     ``X-Forwarded-Proto``) are honoured from ``forwarded_allow_ips`` only: by default the
     local host, or uvicorn's ``FORWARDED_ALLOW_IPS`` environment variable.
     """
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     config = uvicorn.Config(
         ASGI_APPLICATION,
@@ -54,10 +59,27 @@ def serve_web(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         log_level=log_level,
+        log_config=_log_config(),
+        workers=workers,
     )
-    # After the Config: making it is what sets up uvicorn's loggers.
+    # After the Config: making it is what sets up uvicorn's loggers. (The worker
+    # processes set theirs up from the log_config, which carries the same filter.)
     redact.install_on_server_loggers()
-    uvicorn.Server(config).run()
+    if workers > 1:
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
+    else:
+        uvicorn.Server(config).run()
+
+
+def _log_config() -> dict[str, Any]:
+    """uvicorn's logging, with secrets in query strings redacted from its request lines."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact_secret_queries": {"()": redact.RedactSecretQueries}}
+    for name in redact.SERVER_LOGGERS:
+        config["loggers"].setdefault(name, {})["filters"] = ["redact_secret_queries"]
+    return config
 
 
 @dataclass(frozen=True)

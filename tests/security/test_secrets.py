@@ -238,9 +238,11 @@ def test_webhooks_sends_and_template_syncs_log_no_secret(
         assert secret not in logged
 
 
-def test_the_server_log_hides_tokens_that_ride_in_urls(desk: Desk) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_server_log_hides_tokens_that_ride_in_urls(desk: Desk, workers: str) -> None:
     """uvicorn logs each request's path with its query string: Meta's webhook check
-    carries the verify token there, and an integration's socket its API token."""
+    carries the verify token there, and an integration's socket its API token. Also with
+    several web server processes, each of which sets up its logging anew."""
     made = desk.query(
         f"""
         import json
@@ -261,7 +263,9 @@ def test_the_server_log_hides_tokens_that_ride_in_urls(desk: Desk) -> None:
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with desk.start("serve", "--port", str(port), "--log-level", "info") as server:
+    with desk.start(
+        "serve", "--port", str(port), "--log-level", "info", "--workers", workers
+    ) as server:
         wait_for(lambda: get(f"{base}/healthz"), timeout=30, what="the web server")
         checked = httpx.get(
             f"{base}/webhooks/whatsapp/{made['channel_id']}",
@@ -283,6 +287,7 @@ def test_the_server_log_hides_tokens_that_ride_in_urls(desk: Desk) -> None:
 
         wait_for(logged_both, timeout=20, what="the server to log both requests")
         output = server.output()
+    assert output.count("Started server process") == int(workers)
     assert "hub.verify_token=[redacted]" in output
     assert "token=[redacted]" in output
     assert VERIFY_TOKEN not in output

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from chatdesk.accounts.models import User
-from chatdesk.api.schemas import errors
+from chatdesk.api.schemas import IdFilter, errors
 from chatdesk.routing import assignment
 
 router = Router(tags=["agents"])
@@ -30,6 +30,6 @@ class AvailableAgentOut(Schema):
 
 
 @router.get("/available", response={200: list[AvailableAgentOut], **errors(400, 401)})
-def available(request: HttpRequest, department_id: int | None = None) -> list[User]:
+def available(request: HttpRequest, department_id: IdFilter | None = None) -> list[User]:
     """Agents online, ``available``, with free capacity; least loaded first."""
     return list(assignment.available_agents(department_id).prefetch_related("departments"))

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
 from chatdesk.api.routers import acting_user
-from chatdesk.api.schemas import errors
+from chatdesk.api.schemas import IdFilter, errors
 from chatdesk.chats import access, queries
 from chatdesk.chats.models import ChatEvent, Message
 from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, Tab, TabSummary
@@ -40,8 +40,8 @@ class ChatFilters(Schema):
         description="chats: open live chats, newest first; closed: ended live chats, most "
         "recently closed first; tickets: every ticket, newest first.",
     )
-    agent_id: int | None = None
-    department_id: int | None = None
+    agent_id: IdFilter | None = None
+    department_id: IdFilter | None = None
     ticket_state: TicketStateName | None = Field(None, description="Only with tab=tickets.")
     cursor: str | None = Field(None, description=CURSOR_HELP)
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE, description=LIMIT_HELP)

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Field, Router, Schema, Status
 
 from chatdesk.api.routers import acting_user
-from chatdesk.api.schemas import errors
+from chatdesk.api.schemas import IdFilter, errors
 from chatdesk.providers import access, queries, services
 from chatdesk.providers.models import Template
 
@@ -54,7 +54,7 @@ class TemplateOut(Schema):
 
 @router.get("", response={200: list[TemplateOut], **errors(400, 401)})
 def list_templates(
-    request: HttpRequest, channel_id: int | None = None, status: StatusName | None = None
+    request: HttpRequest, channel_id: IdFilter | None = None, status: StatusName | None = None
 ) -> list[Template]:
     return list(queries.templates(channel_id=channel_id, status=status))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chatdesk.core.supervise import add_listen_arguments, serve_web
 
@@ -26,6 +26,16 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help=(
+                "Web server processes sharing the port, each using one core (default: "
+                "%(default)s). More than one needs REDIS_URL for live events to cross "
+                "between them at once; without it they read the event log four times a second."
+            ),
+        )
+        parser.add_argument(
             "--log-level",
             default="info",
             choices=["critical", "error", "warning", "info", "debug", "trace"],
@@ -39,8 +49,15 @@ class Command(BaseCommand):
         port: int,
         forwarded_allow_ips: str | None,
         log_level: str,
+        workers: int,
         **options: Any,
     ) -> None:
+        if workers < 1:
+            raise CommandError("--workers must be 1 or more.")
         serve_web(
-            host=host, port=port, forwarded_allow_ips=forwarded_allow_ips, log_level=log_level
+            host=host,
+            port=port,
+            forwarded_allow_ips=forwarded_allow_ips,
+            log_level=log_level,
+            workers=workers,
         )
