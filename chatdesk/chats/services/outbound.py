@@ -308,10 +308,12 @@ def deliver(message_id: int, *, client: httpx.Client | None = None) -> str:
             error_code="",
             error_reason="",
         )
-        # A status callback may have moved it on already; keep its status, record the id.
-        mine.update(provider_message_id=result.provider_message_id, in_flight_since=None)
         if sent:
             _status_changed(message_id)
+            live_events.number_before_commit()
+        else:
+            # A status callback moved it on already: keep its status, record the id.
+            mine.update(provider_message_id=result.provider_message_id, in_flight_since=None)
     return "sent"
 
 
