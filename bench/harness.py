@@ -279,7 +279,13 @@ class Context:
 
     @contextmanager
     def desk(
-        self, name: str, *, start: bool = True, workers: int = 2, **extra_env: str
+        self,
+        name: str,
+        *,
+        start: bool = True,
+        workers: int = 2,
+        serve_workers: int = 1,
+        **extra_env: str,
     ) -> Iterator[Stack]:
         """A migrated scratch database and, unless ``start`` is false, the desk serving it;
         everything is stopped and dropped on leaving."""
@@ -296,7 +302,7 @@ class Context:
             stack.run("migrate", "--no-input")
             try:
                 if start:
-                    stack.start(workers=workers)
+                    stack.start(workers=workers, serve_workers=serve_workers)
                 yield stack
             finally:
                 stack.stop()

@@ -1,7 +1,8 @@
 """Outbound pacing: a backlog of sends drained by two ``chatdesk worker`` processes into a
-fake Graph API in this process, on two WhatsApp channels at once with their own rates. The
-achieved rate of each channel (first to last arrival at the provider) against its setting,
-and every message counted: none twice, none missing."""
+fake Graph API in this process: first one WhatsApp number alone at the default rate, then
+two numbers at once with their own rates. The achieved rate of each number (first to last
+arrival at the provider) against its setting, and every message counted: none twice, none
+missing."""
 
 from __future__ import annotations
 
