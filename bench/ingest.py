@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
 import re
 import subprocess
@@ -35,6 +34,7 @@ from psycopg import sql
 
 from bench import harness
 from bench.ingest_load import QUANTILES, Step, http_request, run_step
+from bench.meta_payloads import text_webhook
 
 NAME = "ingest"
 TITLE = "Ingest: signed WhatsApp webhooks"
@@ -107,26 +107,7 @@ def ladder(ctx: harness.Context) -> list[int]:
 
 
 def webhook_body(message_id: str, sender: str, text: str) -> bytes:
-    """One text message in a webhook body as Meta documents it."""
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": f"Customer {sender[-4:]}"}, "wa_id": sender}],
-        "messages": [
-            {
-                "from": sender,
-                "id": message_id,
-                "timestamp": str(int(time.time())),
-                "type": "text",
-                "text": {"body": text},
-            }
-        ],
-    }
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
-    }
-    return json.dumps(payload).encode()
+    return text_webhook(message_id, sender, text, phone_number_id=PHONE_NUMBER_ID)
 
 
 def signed_requests(base_url: str, channel_id: int, prefix: str, count: int) -> list[bytes]:

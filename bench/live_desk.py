@@ -4,7 +4,6 @@ the way to post a customer's message to it."""
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from bench.harness import Stack
+from bench.meta_payloads import text_webhook
 from chatdesk.providers.adapters import whatsapp
 
 APP_SECRET = "bench-meta-app-secret"
@@ -69,26 +69,7 @@ def set_up(stack: Stack, *, supervisors: int, idle_users: int) -> LiveDesk:
 
 
 def webhook_body(message_id: str, sender: str, text: str) -> bytes:
-    """One customer message as Meta's webhook carries it."""
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": f"Customer {sender[-4:]}"}, "wa_id": sender}],
-        "messages": [
-            {
-                "from": sender,
-                "id": message_id,
-                "timestamp": str(int(time.time())),
-                "type": "text",
-                "text": {"body": text},
-            }
-        ],
-    }
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
-    }
-    return json.dumps(payload, separators=(",", ":")).encode()
+    return text_webhook(message_id, sender, text, phone_number_id=PHONE_NUMBER_ID)
 
 
 def webhook_request(channel_id: int, body: bytes) -> tuple[str, dict[str, str]]:

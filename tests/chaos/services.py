@@ -34,6 +34,7 @@ from psycopg import sql
 from websockets.asyncio.client import connect as ws_connect
 from websockets.typing import Origin
 
+from bench.meta_payloads import text_webhook
 from chatdesk.providers.adapters import whatsapp
 from tests.processes import Desk, free_port, get, group_members, wait_for
 from tests.realtime.sockets import APP_SECRET, PHONE_NUMBER_ID
@@ -500,25 +501,7 @@ def stored_counts(database_url: str, channel_id: int) -> Counter[str]:
 
 
 def webhook_body(message_id: str, sender: str, text: str) -> bytes:
-    value = {
-        "messaging_product": "whatsapp",
-        "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"profile": {"name": f"Customer {sender[-3:]}"}, "wa_id": sender}],
-        "messages": [
-            {
-                "from": sender,
-                "id": message_id,
-                "timestamp": str(int(time.time())),
-                "type": "text",
-                "text": {"body": text},
-            }
-        ],
-    }
-    payload = {
-        "object": "whatsapp_business_account",
-        "entry": [{"id": "102290129340398", "changes": [{"value": value, "field": "messages"}]}],
-    }
-    return json.dumps(payload).encode()
+    return text_webhook(message_id, sender, text, phone_number_id=PHONE_NUMBER_ID)
 
 
 @dataclass
@@ -870,3 +853,18 @@ class Crowd:
         self._thread.join(timeout=10)
         if not self._thread.is_alive():
             self.loop.close()
+
+
+def assert_acknowledged_stored_once(
+    database_url: str, channel_id: int, provider: RetryingProvider
+) -> set[str]:
+    """The provider's retries settled: every message it made was acknowledged in the end,
+    each acknowledged one is stored exactly once, and nothing unacknowledged is stored.
+    Returns the acknowledged ids."""
+    stored = stored_counts(database_url, channel_id)
+    acked = set(provider.acked)
+    assert provider.wrong == [], provider.wrong
+    assert acked == set(provider.created), "every message acknowledged in the end"
+    assert not [pid for pid in acked if stored[pid] != 1], "each stored exactly once"
+    assert set(stored) == acked, "nothing stored that was never acknowledged"
+    return acked

@@ -25,11 +25,11 @@ from tests.chaos.services import (
     RetryingProvider,
     Scale,
     Socket,
+    assert_acknowledged_stored_once,
     chaos_desk,
     log_state,
     running,
     set_up_desk,
-    stored_counts,
     visible_seqs,
 )
 from tests.processes import wait_for
@@ -116,12 +116,7 @@ def test_redis_restart_under_load_loses_nothing(
             provider.close()
             crowd.close()
 
-    stored = stored_counts(url, setup.channel_id)
-    acked = set(provider.acked)
-    assert provider.wrong == [], provider.wrong
-    assert acked == set(provider.created), "every message was acknowledged in the end"
-    assert not [pid for pid in acked if stored[pid] != 1], "each acknowledged one stored once"
-    assert set(stored) == acked, "nothing stored that was never acknowledged"
+    acked = assert_acknowledged_stored_once(url, setup.channel_id, provider)
     assert problems == [], problems[:10]
     gaps = crowd.gaps()
     assert all(gap < WITHIN for gap in gaps), sorted(gaps)[-5:]

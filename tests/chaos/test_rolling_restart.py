@@ -22,11 +22,11 @@ from tests.chaos.services import (
     PrivateRedis,
     RetryingProvider,
     Scale,
+    assert_acknowledged_stored_once,
     chaos_desk,
     log_state,
     running,
     set_up_desk,
-    stored_counts,
     visible_seqs,
 )
 
@@ -82,12 +82,7 @@ def test_rolling_restart_every_socket_returns_and_misses_nothing(
             provider.close()
             crowd.close()
 
-    stored = stored_counts(url, setup.channel_id)
-    acked = set(provider.acked)
-    assert provider.wrong == [], provider.wrong
-    assert acked == set(provider.created), "every message acknowledged in the end"
-    assert not [pid for pid in acked if stored[pid] != 1], "each stored exactly once"
-    assert set(stored) == acked, "nothing stored that was never acknowledged"
+    acked = assert_acknowledged_stored_once(url, setup.channel_id, provider)
     assert problems == [], problems[:10]
     gaps = sorted(crowd.gaps())
     assert gaps, "the sockets were moved"

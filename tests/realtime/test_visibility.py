@@ -124,6 +124,21 @@ def every_audience(users: list[User], departments: list[Department]) -> list[Liv
     return LiveEvent.objects.bulk_create(rows)
 
 
+def mixed_viewers(personas: list[User], sales: Department, support: Department) -> list[Viewer]:
+    """The five personas (alice, bob, dave, sam, ada) as they are, then viewers no persona
+    is: other departments, a supervisor with a department, somebody unknown, a
+    deactivated agent."""
+    alice, bob, dave, sam, _ = personas
+    return [viewer_for(user) for user in personas] + [
+        Viewer(user_id=alice.pk, oversees=False, department_ids=frozenset({sales.pk, support.pk})),
+        Viewer(user_id=bob.pk, oversees=False, department_ids=frozenset()),
+        Viewer(user_id=dave.pk, oversees=False, department_ids=frozenset({NOBODY})),
+        Viewer(user_id=sam.pk, oversees=True, department_ids=frozenset({sales.pk})),
+        Viewer(user_id=NOBODY + 1, oversees=False, department_ids=frozenset({support.pk})),
+        Viewer(user_id=alice.pk, oversees=False, department_ids=frozenset(), is_active=False),
+    ]
+
+
 @realtime_db
 def test_the_live_rule_and_the_replay_rule_agree_for_every_viewer(
     sandbox: Channel,
@@ -144,15 +159,7 @@ def test_the_live_rule_and_the_replay_rule_agree_for_every_viewer(
     assert LiveEvent.objects.filter(previous_agent_id__isnull=False).exists()
     every_audience([alice, dave, sam], [sales, support])
 
-    viewers = [viewer_for(user) for user in (alice, bob, dave, sam, ada)]
-    viewers += [
-        Viewer(user_id=alice.pk, oversees=False, department_ids=frozenset({sales.pk, support.pk})),
-        Viewer(user_id=bob.pk, oversees=False, department_ids=frozenset()),
-        Viewer(user_id=dave.pk, oversees=False, department_ids=frozenset({NOBODY})),
-        Viewer(user_id=sam.pk, oversees=True, department_ids=frozenset({sales.pk})),
-        Viewer(user_id=NOBODY + 1, oversees=False, department_ids=frozenset({support.pk})),
-        Viewer(user_id=alice.pk, oversees=False, department_ids=frozenset(), is_active=False),
-    ]
+    viewers = mixed_viewers([alice, bob, dave, sam, ada], sales, support)
     rows = list(LiveEvent.objects.all())
     assert len(rows) > 3000
     for viewer in viewers:
@@ -191,14 +198,9 @@ def test_the_hub_offers_each_event_to_exactly_the_connections_that_may_see_it(
     rule lets it see, several connections of one user included."""
     build_a_mixed_log(sandbox, support_line, alice, bob, dave, sam, online)
     every_audience([alice, dave, sam], [sales, support])
-    viewers = [viewer_for(user) for user in (alice, bob, dave, sam, ada)] * 2
-    viewers += [
-        Viewer(user_id=alice.pk, oversees=False, department_ids=frozenset({sales.pk, support.pk})),
-        Viewer(user_id=bob.pk, oversees=False, department_ids=frozenset()),
-        Viewer(user_id=sam.pk, oversees=True, department_ids=frozenset({sales.pk})),
-        Viewer(user_id=NOBODY + 1, oversees=False, department_ids=frozenset({support.pk})),
-        Viewer(user_id=dave.pk, oversees=False, department_ids=frozenset(), is_active=False),
-    ]
+    # Each persona twice (two tabs), beside the made-up viewers.
+    viewers = [viewer_for(user) for user in (alice, bob, dave, sam, ada)]
+    viewers += mixed_viewers([alice, bob, dave, sam, ada], sales, support)
     rows = [
         live_events.as_dict(row)
         for row in LiveEvent.objects.exclude(type=EventType.USER_CHANGED)
