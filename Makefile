@@ -40,7 +40,7 @@ $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 	touch $@
 
 # The benchmarks on the local PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL):
-# quick by default (about 5 minutes), FULL=1 for the published figures in docs/benchmarks.md.
+# quick by default (about 10 minutes), FULL=1 for the published figures in docs/benchmarks.md.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench $(if $(FULL),--full,) $(if $(ONLY),--only $(ONLY),)
 

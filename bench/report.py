@@ -21,7 +21,7 @@ runs as an operator runs it: `chatdesk serve` and two `chatdesk worker` processe
 PostgreSQL and Redis, a scratch database per benchmark, the load from a second process over
 loopback.
 
-Run them with `make bench` (quick, a few minutes) or `make bench FULL=1` (the published
+Run them with `make bench` (quick, about 10 minutes) or `make bench FULL=1` (the published
 figures; longer steps and larger sizes); `make bench ONLY=ingest` runs one. Each benchmark
 writes `bench/results/<name>.json` and this page is regenerated from every result present.
 `bench/README.md` says what each one measures. `make test` runs all of them at tiny sizes
