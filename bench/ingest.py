@@ -88,6 +88,11 @@ def ladder(ctx: harness.Context) -> list[int]:
     )
 
 
+def step_seconds(ctx: harness.Context) -> float:
+    """How long each step of the ladder offers its rate."""
+    return ctx.scale(smoke=2.0, quick=5.0, full=60.0)
+
+
 def webhook_body(message_id: str, sender: str, text: str) -> bytes:
     return text_webhook(message_id, sender, text, phone_number_id=PHONE_NUMBER_ID)
 
@@ -117,7 +122,7 @@ def climb(
     """Offer each rate of the ladder in turn until one is not sustained; each step's id
     prefix and what it produced. A short warm-up first (not counted): the first requests
     pay for imports and caches filling."""
-    seconds = ctx.scale(smoke=2.0, quick=5.0, full=60.0)
+    seconds = step_seconds(ctx)
     host, port = base_url.removeprefix("http://").rsplit(":", 1)
     warm_up = signed_requests(
         base_url,
@@ -494,7 +499,7 @@ def run(ctx: harness.Context) -> dict[str, Any]:
             "The minimal app sustained the top of the ladder: its limit is at least that rate."
         )
     notes.append(
-        f"Each step offers one rate for {ctx.scale(smoke=2, quick=5, full=60)} s, open loop, "
+        f"Each step offers one rate for {step_seconds(ctx):g} s, open loop, "
         "one message per webhook from 1,000 customers in turn; a step is sustained with no "
         "error and p99 ≤ 250 ms, latency counted from the scheduled send. At most "
         f"{MAX_CONNECTIONS} connections are open at once (the desk takes a PostgreSQL "

@@ -5,13 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-PHONE_NUMBER_ID = "106540352242922"
 
-
-def text_webhook(
-    message_id: str, sender: str, text: str, *, phone_number_id: str = PHONE_NUMBER_ID
-) -> bytes:
-    """One customer's text message in a webhook body, as Meta documents it."""
+def text_webhook(message_id: str, sender: str, text: str, *, phone_number_id: str) -> bytes:
+    """One customer's text message to the number ``phone_number_id`` in a webhook body,
+    as Meta documents it."""
     value = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": phone_number_id},
