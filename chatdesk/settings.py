@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "chatdesk.routing",
     "chatdesk.providers",
     "chatdesk.chats",
+    "chatdesk.flows",
     "chatdesk.realtime",
     "chatdesk.api",
 ]

@@ -13,6 +13,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("setup/", setup_site.urls),
-    path("webhooks/", include("chatdesk.providers.urls")),
+    path("webhooks/", include("chatdesk.webhooks.urls")),
     path("", include("chatdesk.web.urls")),
 ]

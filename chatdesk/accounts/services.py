@@ -1,4 +1,8 @@
-"""Changes to users: creating and editing them, presence, live connections, API tokens."""
+"""Changes to users: creating and editing them, presence, live connections, API tokens.
+
+What a change means for routing (an agent who can take chats now, or whose chats go back
+to the queue) is returned, not acted on: chatdesk.flows.presence and chatdesk.flows.people
+hand it to routing after the commit."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from chatdesk.accounts.models import (
 from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, hash_token
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict
+from chatdesk.realtime import events as live_events
 from chatdesk.routing.models import Department
 
 TOKEN_PREFIX = "cd_"
@@ -144,7 +149,22 @@ class UserChanges:
     is_active: bool | None = None
 
 
+@dataclass(frozen=True)
+class UserUpdate:
+    """A user changed; ``may_take_more`` when an agent got room for more chats or new
+    departments, so waiting chats may now go to them (chatdesk.flows.people drains)."""
+
+    user: User
+    may_take_more: bool = False
+
+
 def update_user(*, user: User, changes: UserChanges, by: User | None = None) -> User:
+    """``change_user``, for a caller that only needs the user: the queues are not drained
+    here (chatdesk.flows.people.update_user does that)."""
+    return change_user(user=user, changes=changes, by=by).user
+
+
+def change_user(*, user: User, changes: UserChanges, by: User | None = None) -> UserUpdate:
     """Apply a partial change, all or nothing. The desk keeps at least one active admin,
     so nobody can lock everyone out of the set-up by demoting or deactivating the last."""
     if by is not None:
@@ -191,12 +211,9 @@ def update_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
         if departments is not None:
             locked.departments.set(departments)
         user_changed(locked)
-        if (more_room or departments is not None) and locked.role == Role.AGENT:
-            # Room for more chats, or new departments: waiting chats may now go to them.
-            from chatdesk.routing import assignment
-
-            transaction.on_commit(lambda: assignment.agent_became_available(user=locked))
-    return locked
+    # Room for more chats, or new departments: waiting chats may now go to them.
+    may_take_more = (more_room or departments is not None) and locked.role == Role.AGENT
+    return UserUpdate(locked, may_take_more=may_take_more)
 
 
 def _keep_an_admin(*, besides: User) -> None:
@@ -220,34 +237,46 @@ def apply_role_flags(user: User) -> None:
     user.is_superuser = user.role == Role.ADMIN
 
 
-def set_presence(*, user: User, status: str) -> User:
-    """The agent's own choice. Becoming available while online hands them waiting chats;
-    going offline (logging out included) sends their open chats back to the queue."""
+@dataclass(frozen=True)
+class PresenceChange:
+    """A presence or connection change, and what it means for routing once committed:
+    ``became_available`` (an agent online and available: hand them waiting chats) or
+    ``became_unavailable`` (gone: their open chats go back to the queue)."""
+
+    user: User
+    became_available: bool = False
+    became_unavailable: bool = False
+
+
+def set_presence(*, user: User, status: str) -> PresenceChange:
+    """The user's own choice. Becoming available while online makes an agent available;
+    going offline (logging out included) makes one who may hold chats unavailable."""
     if status not in Presence.values:
         raise BadInput(f"Status must be one of {', '.join(Presence.values)}; got {status!r}.")
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
-        if locked.presence != status:
-            locked.presence = status
-            locked.presence_changed_at = clock.now()
-            locked.save(update_fields=["presence", "presence_changed_at"])
-            _presence_changed(locked, online=queries.is_online(locked))
-            if status == Presence.AVAILABLE and locked.is_agent and queries.is_online(locked):
-                _after_commit_available(locked)
-            elif status == Presence.OFFLINE and _may_hold_chats(locked):
-                _after_commit_unavailable(locked)
-    return locked
+        if locked.presence == status:
+            return PresenceChange(locked)
+        locked.presence = status
+        locked.presence_changed_at = clock.now()
+        locked.save(update_fields=["presence", "presence_changed_at"])
+        _presence_changed(locked, online=queries.is_online(locked))
+        if status == Presence.AVAILABLE and locked.is_agent and queries.is_online(locked):
+            return PresenceChange(locked, became_available=True)
+        if status == Presence.OFFLINE and _may_hold_chats(locked):
+            return PresenceChange(locked, became_unavailable=True)
+    return PresenceChange(locked)
 
 
 # Live connections. A browser's WebSocket is a Connection row, refreshed by heartbeats;
 # a user is online while any row is fresh (queries.CONNECTION_STALE_AFTER). When the last
 # one goes, User.last_seen_at starts the grace period (CHATDESK_OFFLINE_GRACE) after which
-# expire_presence sends the agent's open chats back to the queue.
+# the presence sweep (chatdesk.flows.presence) sends the agent's open chats back to the queue.
 
 
-def connection_opened(*, user: User, channel_name: str, instance: str = "") -> None:
-    """A WebSocket of ``user`` opened. Coming online while available hands the agent
-    waiting chats."""
+def connection_opened(*, user: User, channel_name: str, instance: str = "") -> PresenceChange:
+    """A WebSocket of ``user`` opened. Coming online while available makes an agent
+    available."""
     now = clock.now()
     with transaction.atomic():
         # The user's row is the lock that orders their tabs opening and closing, so that
@@ -265,13 +294,15 @@ def connection_opened(*, user: User, channel_name: str, instance: str = "") -> N
         )
         if not was_online:
             _presence_changed(locked, online=True)
-        if not was_online and locked.presence == Presence.AVAILABLE and locked.is_agent:
-            _after_commit_available(locked)
+        available = not was_online and locked.presence == Presence.AVAILABLE and locked.is_agent
+    return PresenceChange(locked, became_available=available)
 
 
-def connections_seen(*, users: Mapping[str, User], instance: str = "") -> None:
+def connections_seen(*, users: Mapping[str, User], instance: str = "") -> list[PresenceChange]:
     """Heartbeats of many connections at once (keyed by channel name): one UPDATE per
-    few hundred; a row the sweep already removed is opened again for its user."""
+    few hundred; a row the sweep already removed is opened again for its user (the
+    changes those openings made)."""
+    changes: list[PresenceChange] = []
     names = list(users)
     now = clock.now()
     for start in range(0, len(names), 500):
@@ -284,7 +315,10 @@ def connections_seen(*, users: Mapping[str, User], instance: str = "") -> None:
         )
         for name in chunk:
             if name not in present:
-                connection_opened(user=users[name], channel_name=name, instance=instance)
+                changes.append(
+                    connection_opened(user=users[name], channel_name=name, instance=instance)
+                )
+    return changes
 
 
 def connection_closed(*, channel_name: str) -> None:
@@ -304,15 +338,16 @@ def connection_closed(*, channel_name: str) -> None:
             _presence_changed(user, online=False)
 
 
-def expire_presence() -> list[int]:
-    """The periodic sweep: forget connections whose heartbeat stopped (a killed browser or
-    server), then send back to the queue the open chats of agents who still chose to be
-    at the desk but whose last connection has been gone longer than the grace period.
-    Returns the ids of the agents handled."""
+def expire_connections() -> list[User]:
+    """The presence sweep's half here: forget connections whose heartbeat stopped (a
+    killed browser or server), then find the agents who still chose to be at the desk but
+    whose last connection has been gone longer than the grace period and who hold chats,
+    each decided again under its row lock. Returns them: their chats go back to the queue
+    (chatdesk.flows.presence.expire_presence)."""
     _drop_stale_connections()
     now = clock.now()
     cutoff = now - timedelta(seconds=float(settings.CHATDESK_OFFLINE_GRACE))
-    handled = []
+    handled: list[User] = []
     for user_id in list(
         queries.gone_agents_holding_chats(last_seen_before=cutoff).values_list("pk", flat=True)
     ):
@@ -326,8 +361,7 @@ def expire_presence() -> list[int]:
             )
             if locked is None:
                 continue
-            _after_commit_unavailable(locked)
-        handled.append(user_id)
+        handled.append(locked)
     return handled
 
 
@@ -359,9 +393,6 @@ def _drop_stale_connections() -> None:
 
 
 def _presence_changed(user: User, *, online: bool) -> None:
-    # Imported here: the live-event log builds on accounts, not the other way round.
-    from chatdesk.realtime import events as live_events
-
     live_events.presence_changed(user, online=online)
 
 
@@ -369,27 +400,11 @@ def user_changed(user: User) -> None:
     """Call inside the transaction that changed the user's role, departments or active
     flag: from that point in the order of live events, their open sockets receive what
     the changed user may see, and a deactivated user's sockets close."""
-    from chatdesk.realtime import events as live_events
-
     live_events.user_changed(user)
 
 
 def _may_hold_chats(user: User) -> bool:
     return user.is_agent or queries.open_chats_held_by(user).exists()
-
-
-def _after_commit_available(user: User) -> None:
-    # Imported here: routing builds on accounts, not the other way round.
-    from chatdesk.routing import assignment
-
-    # Robust: the presence change stands even if routing fails; the error is logged.
-    transaction.on_commit(lambda: assignment.agent_became_available(user=user), robust=True)
-
-
-def _after_commit_unavailable(user: User) -> None:
-    from chatdesk.routing import assignment
-
-    transaction.on_commit(lambda: assignment.agent_became_unavailable(user=user), robust=True)
 
 
 def issue_api_token(*, user: User, name: str = "") -> str:

@@ -15,10 +15,11 @@ from datetime import date, time, timedelta
 from django.db import transaction
 
 from chatdesk.accounts.models import Presence, Role, User
-from chatdesk.accounts.services import create_user, set_presence
+from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Contact
 from chatdesk.core import clock
 from chatdesk.core.demo_chats import seed_sample_chats
+from chatdesk.flows.presence import set_presence
 from chatdesk.providers.models import (
     Channel,
     ChannelKind,

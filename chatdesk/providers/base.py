@@ -87,6 +87,11 @@ class InboundMessage:
     text: str  # the text, or a readable summary of media, places, contacts…
     contact_name: str = ""
     media: dict[str, Any] = field(default_factory=dict)
+    # Keywords, marked by the adapter as it parses (providers.keywords): the SMS opt-out
+    # or opt-in word (in capitals) when the text is one, and the channel's end keyword.
+    opt_out_word: str = ""
+    opt_in_word: str = ""
+    ends_chat: bool = False
 
 
 @dataclass(frozen=True)

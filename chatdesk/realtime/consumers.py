@@ -20,9 +20,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
-from chatdesk.accounts import services as account_services
 from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, session_ends_at
 from chatdesk.core import clock
+from chatdesk.flows import presence as presence_flow
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.heartbeats import refresher
 from chatdesk.realtime.hub import Hub, Overflow, Subscription, get_hub
@@ -44,8 +44,8 @@ RESYNC = json.dumps({"type": "resync"})
 # Which app instance holds a connection, for operators reading the Connection rows.
 INSTANCE = f"{socket.gethostname()}:{os.getpid()}"
 
-_opened = database_sync_to_async(account_services.connection_opened)
-_closed = database_sync_to_async(account_services.connection_closed)
+_opened = database_sync_to_async(presence_flow.connection_opened)
+_closed = database_sync_to_async(presence_flow.connection_closed)
 _viewer = database_sync_to_async(viewer_for)
 _session_ends_at = database_sync_to_async(session_ends_at)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from channels.db import database_sync_to_async
 
-from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import User
+from chatdesk.flows import presence as presence_flow
 
 # How long a refresh waits for others to join it (seconds).
 GATHER_FOR = 0.05
@@ -30,7 +30,7 @@ class _Batch:
     writer: asyncio.Task[None] | None = None
 
 
-_write = database_sync_to_async(account_services.connections_seen)
+_write = database_sync_to_async(presence_flow.connections_seen)
 
 
 class Refresher:

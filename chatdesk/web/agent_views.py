@@ -19,14 +19,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chatdesk.accounts import queries as account_queries
 from chatdesk.accounts.models import Presence, User
-from chatdesk.accounts.services import set_presence
 from chatdesk.chats import access
 from chatdesk.chats import queries as chat_queries
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Direction, Message, TicketState
 from chatdesk.chats.services.notifications import mark_chat_read
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, DeskError, NotFound
-from chatdesk.routing import transfers
+from chatdesk.flows import transfers
+from chatdesk.flows.presence import set_presence
 from chatdesk.web.views import (
     AGENT_ONLY,
     ListTime,

@@ -39,9 +39,10 @@ from chatdesk.chats.services import outbound
 from chatdesk.chats.window import ContactWindow, contact_window
 from chatdesk.core import clock
 from chatdesk.core.errors import DeskError, Forbidden, NotFound
+from chatdesk.flows import lifecycle
+from chatdesk.flows import outbound as outbound_flow
 from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
 from chatdesk.realtime import events as live_events
-from chatdesk.routing import transfers
 from chatdesk.web.views import role_required
 
 SIGNED_IN = "Sign in to see chats."
@@ -426,7 +427,7 @@ def send_message(request: HttpRequest, chat_id: int) -> HttpResponse:
             reply = outbound.Reply(template_id=int(template_id), variables=tuple(variables))
         else:
             reply = outbound.Reply(text=text)
-        outbound.send_message(chat_id=chat.pk, reply=reply, by=user)
+        outbound_flow.send_message(chat_id=chat.pk, reply=reply, by=user)
     except DeskError as refusal:
         composer = composer_for(
             chat,
@@ -469,13 +470,13 @@ def _action(request: HttpRequest, chat_id: int, action: Any) -> HttpResponse:
 @require_POST
 @signed_in
 def close_chat(request: HttpRequest, chat_id: int) -> HttpResponse:
-    return _action(request, chat_id, transfers.close_chat)
+    return _action(request, chat_id, lifecycle.close_chat)
 
 
 @require_POST
 @signed_in
 def reopen_chat(request: HttpRequest, chat_id: int) -> HttpResponse:
-    return _action(request, chat_id, transfers.reopen_chat)
+    return _action(request, chat_id, lifecycle.reopen_chat)
 
 
 @never_cache

@@ -8,8 +8,8 @@ from django.contrib.auth.signals import user_logged_out
 from django.dispatch import receiver
 from django.http import HttpRequest
 
-from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import Presence, User
+from chatdesk.flows import presence as presence_flow
 from chatdesk.realtime import transport
 
 
@@ -20,7 +20,7 @@ def go_offline_on_logout(
     """Signing out means "not at the desk": routing stops offering this user chats, and
     their open chats go back to the queue once the sign-out commits (set_presence)."""
     if user is not None and user.pk is not None:
-        account_services.set_presence(user=user, status=Presence.OFFLINE)
+        presence_flow.set_presence(user=user, status=Presence.OFFLINE)
         if request is not None and request.session.session_key:
             # Sockets opened with this session end now, not at their next heartbeat.
             transport.broadcast_control(

@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from chatdesk.chats import queries
-from chatdesk.chats.models import ContentType, DeliveryStatus, Direction, Message
+from chatdesk.chats.models import DeliveryStatus, Direction, Message
 from chatdesk.chats.phones import to_e164
-from chatdesk.chats.services.inbound import apply_status, receive_message
+from chatdesk.chats.services.inbound import apply_status
 from chatdesk.chats.services.outbound import MAX_TEXT
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput
-from chatdesk.providers.base import InboundMessage, StatusUpdate
+from chatdesk.flows.inbound import receive_message
+from chatdesk.providers.adapters import sandbox
+from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel
 
 MAX_NAME = 200
@@ -99,13 +101,13 @@ def send_as_customer(
         key = new_send_key()
     return receive_message(
         channel=channel,
-        inbound=InboundMessage(
+        inbound=sandbox.parse(
             provider_message_id=PROVIDER_ID_PREFIX + key,
             from_phone=customer.phone,
             timestamp=clock.now(),
-            content_type=ContentType.TEXT,
             text=text,
             contact_name=customer.name,
+            end_keyword=channel.end_keyword,
         ),
     )
 

@@ -25,8 +25,9 @@ from chatdesk.accounts.models import User
 from chatdesk.chats import access
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.core.errors import DeskError, NotFound
-from chatdesk.routing import assignment, transfers
+from chatdesk.flows import transfers
 from chatdesk.routing.models import Department
+from chatdesk.routing.queries import agents_online
 from chatdesk.web.supervisor_views import Refusal
 from chatdesk.web.views import SUPERVISORS_ONLY, oversees, role_required
 
@@ -113,7 +114,7 @@ def _open_chat_count() -> Subquery:
 def _online_agents(exclude: set[int]) -> list[AgentChoice]:
     """Agents online and ``available``, least loaded first, each with their load."""
     rows = (
-        assignment.agents_online(None)
+        agents_online(None)
         .exclude(pk__in=exclude)
         .annotate(open_chats=Coalesce(_open_chat_count(), Value(0)))
         .prefetch_related("departments")

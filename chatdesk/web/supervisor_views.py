@@ -28,7 +28,7 @@ from chatdesk.chats import queries as chat_queries
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, TicketState
 from chatdesk.core import clock
 from chatdesk.core.errors import DeskError
-from chatdesk.routing import transfers
+from chatdesk.flows import lifecycle
 from chatdesk.web.views import (
     SUPERVISORS_ONLY,
     TAB_LIST_LIMIT,
@@ -369,7 +369,7 @@ def supervisor_lists(request: HttpRequest) -> HttpResponse:
 
 # --- Ticket actions ------------------------------------------------------------------------
 
-_ACTIONS = {"close": transfers.close_chat, "reopen": transfers.reopen_chat}
+_ACTIONS = {"close": lifecycle.close_chat, "reopen": lifecycle.reopen_chat}
 _DONE = {"close": "Closed", "reopen": "Reopened"}
 
 

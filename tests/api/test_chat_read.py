@@ -9,7 +9,7 @@ from typing import Any
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat
 from chatdesk.chats.queries import with_unread
-from chatdesk.chats.services.inbound import receive_message
+from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
 

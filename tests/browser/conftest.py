@@ -49,6 +49,7 @@ from datetime import timedelta
 from chatdesk.accounts import services
 from chatdesk.accounts.models import Presence
 from chatdesk.chats.models import Chat, Contact
+from chatdesk.flows import presence
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel
 from chatdesk.routing.models import Department
@@ -68,7 +69,7 @@ bob = services.create_user(
     username="bob", password=password, role="agent", display_name="Bob Agent",
     department_ids=[sales.pk, support.pk],
 )
-services.set_presence(user=alice, status=Presence.AVAILABLE)
+presence.set_presence(user=alice, status=Presence.AVAILABLE)
 sandbox = Channel.objects.create(kind="sandbox", name="Sandbox", department=sales)
 whatsapp = Channel.objects.create(
     kind="whatsapp", name="WhatsApp Sales", department=sales,

@@ -153,7 +153,7 @@ def test_alice_accepts_a_ticket_and_bob_sees_it_go(
 
 SET_AWAY = """
 from chatdesk.accounts.models import User
-from chatdesk.accounts.services import set_presence
+from chatdesk.flows.presence import set_presence
 set_presence(user=User.objects.get(username="alice"), status="away")
 """
 

@@ -43,7 +43,7 @@ print(chat.pk)
 
 # The contact writes again, through the inbound service (so the desk publishes it).
 CONTACT_WRITES = """
-from chatdesk.chats.services.inbound import receive_message
+from chatdesk.flows.inbound import receive_message
 from chatdesk.core import clock
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel

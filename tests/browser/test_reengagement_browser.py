@@ -16,7 +16,7 @@ CLOSE_AND_ADD_TEMPLATE = """
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat
 from chatdesk.providers.models import Template
-from chatdesk.routing.transfers import close_chat
+from chatdesk.flows.lifecycle import close_chat
 chat = Chat.objects.get(contact__phone={phone!r}, status="open", kind="chat")
 close_chat(chat_id=chat.pk, by=User.objects.get(username="sam"))
 Template.objects.create(

@@ -25,10 +25,10 @@ from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.core import clock
+from chatdesk.flows import lifecycle as transfers
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.visibility import viewer_for, visible_events
-from chatdesk.routing import transfers
 from tests.conftest import ApiClient
 from tests.realtime.live import connect, customer_writes, db, frames, frames_until, run
 

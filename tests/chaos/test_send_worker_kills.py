@@ -41,7 +41,8 @@ SEED_MESSAGES = """
 import json
 from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Chat, Contact
-from chatdesk.chats.services.outbound import Reply, send_message
+from chatdesk.chats.services.outbound import Reply
+from chatdesk.flows.outbound import send_message
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel
 agent = create_user(username="alice", password="correct-horse-battery")
@@ -73,7 +74,7 @@ print(json.dumps(settled))
 
 GIVE_UP = """
 import json
-from chatdesk.chats.services.outbound import recover_outbox
+from chatdesk.providers.tasks import sweep_outbox as recover_outbox
 print(json.dumps(recover_outbox()))
 """
 

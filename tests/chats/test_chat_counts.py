@@ -19,17 +19,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chatdesk.accounts.models import User
-from chatdesk.accounts.services import create_user, set_presence
+from chatdesk.accounts.services import create_user
 from chatdesk.chats import counts, queries
 from chatdesk.chats.access import visible_chats
 from chatdesk.chats.models import Chat, ChatCount, ChatStatus, TicketState
-from chatdesk.chats.services.lifecycle import close_inactive_chats
 from chatdesk.core import clock
 from chatdesk.core.errors import DeskError
+from chatdesk.flows import queues as assignment
+from chatdesk.flows.lifecycle import close_chat, close_inactive_chats, reopen_chat
+from chatdesk.flows.presence import set_presence
+from chatdesk.flows.transfers import Target, accept_tickets, assign_chat
 from chatdesk.providers.models import Channel, ChannelKind
-from chatdesk.routing import assignment
 from chatdesk.routing.models import Department
-from chatdesk.routing.transfers import Target, accept_tickets, assign_chat, close_chat, reopen_chat
 from tests.conftest import make_online
 from tests.routing.conftest import phone, write_in
 

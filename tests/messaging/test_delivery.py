@@ -11,9 +11,12 @@ from django.test import override_settings
 from django_tasks_db.models import DBTaskResult
 
 from chatdesk.chats.models import Chat, ContactOptOut, Message
-from chatdesk.chats.services.outbound import Reply, deliver, recover_outbox, send_message
+from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
+from chatdesk.flows.outbound import send_message
 from chatdesk.providers.models import Channel, Template
+from chatdesk.providers.tasks import deliver
+from chatdesk.providers.tasks import sweep_outbox as recover_outbox
 from tests.providers.fakes import Reply as FakeReply
 from tests.providers.fakes import graph_error
 

@@ -19,10 +19,12 @@ from django_tasks_db.models import DBTaskResult
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Contact, Message
-from chatdesk.chats.services.outbound import Reply, deliver, send_message
+from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
+from chatdesk.flows.outbound import send_message
 from chatdesk.providers import pacing
 from chatdesk.providers.models import Channel, ChannelKind, SendPace
+from chatdesk.providers.tasks import deliver
 from tests.conftest import ApiClient
 from tests.providers.fakes import FakeGraph
 

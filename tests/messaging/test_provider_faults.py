@@ -17,9 +17,12 @@ from django.test import Client, override_settings
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Message
-from chatdesk.chats.services.outbound import Reply, backoff_delay, deliver, send_message
+from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
+from chatdesk.flows.outbound import send_message
+from chatdesk.providers.delivery import backoff_delay
 from chatdesk.providers.models import Channel, SendPace
+from chatdesk.providers.tasks import deliver
 from tests.conftest import ApiClient
 from tests.messaging.test_delivery import queued
 from tests.providers.fakes import FakeGraph, graph_error

@@ -15,9 +15,10 @@ from chatdesk.chats.models import (
     Message,
     TicketState,
 )
-from chatdesk.chats.services.outbound import Reply, render, send_message
+from chatdesk.chats.services.outbound import Reply, render
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
+from chatdesk.flows.outbound import send_message
 from chatdesk.providers.models import Template
 
 pytestmark = pytest.mark.django_db

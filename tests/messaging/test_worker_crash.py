@@ -18,7 +18,8 @@ SEED = """
 import json
 from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Chat, Contact
-from chatdesk.chats.services.outbound import Reply, send_message
+from chatdesk.chats.services.outbound import Reply
+from chatdesk.flows.outbound import send_message
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel
 agent = create_user(username="alice", password="correct-horse-battery")

@@ -17,7 +17,7 @@ from django.test import Client
 from chatdesk.accounts.models import User
 from chatdesk.asgi import application
 from chatdesk.chats.models import Message
-from chatdesk.chats.services.inbound import receive_message
+from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
 

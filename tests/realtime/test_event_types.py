@@ -20,10 +20,11 @@ from channels.testing import WebsocketCommunicator
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Message, Notification
 from chatdesk.chats.services.inbound import apply_status
-from chatdesk.chats.services.outbound import deliver, recover_outbox
 from chatdesk.core import clock
 from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.tasks import deliver
+from chatdesk.providers.tasks import sweep_outbox as recover_outbox
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.routing.models import Department

@@ -27,6 +27,7 @@ from chatdesk.accounts.models import Connection, Presence, User
 from chatdesk.asgi import application
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Contact
 from chatdesk.core import clock
+from chatdesk.flows import presence as presence_flow
 from chatdesk.providers.models import Channel
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, EventsConsumer
 from chatdesk.routing.models import Department
@@ -111,7 +112,7 @@ def live_chat(channel: Channel, *, agent: User | None, queued: bool = False) -> 
 
 
 def available(user: User) -> User:
-    return account_services.set_presence(user=user, status=Presence.AVAILABLE)
+    return presence_flow.set_presence(user=user, status=Presence.AVAILABLE)
 
 
 # Signing in on the socket
@@ -267,7 +268,7 @@ def test_the_server_refreshes_a_live_socket_on_its_own(alice: User, settings: An
 
         # Even a row the sweep removed (the process stalled past the stale limit) comes back.
         await db(age_connections, alice, 61)
-        await db(account_services.expire_presence)
+        await db(presence_flow.expire_presence)
         for _ in range(50):
             if await db(Connection.objects.filter(user=alice).exists):
                 break
@@ -290,7 +291,7 @@ def test_a_stale_connection_stops_counting_and_the_sweep_removes_it(alice: User,
         assert await db(online, alice) is False
         assert await db(listed_online, sam, alice) is False
         # The socket's own close would normally delete the row; here the sweep does it.
-        assert await db(account_services.expire_presence) == []
+        assert await db(presence_flow.expire_presence) == []
         assert await db(Connection.objects.count) == 0
         gone = await db(User.objects.get, pk=alice.pk)
         assert gone.last_seen_at is not None
@@ -326,9 +327,9 @@ def test_expire_presence_requeues_only_agents_gone_past_the_grace(
     # sam: his last close was long ago, but a tab is open again → keeps his chat.
     sam_chat = live_chat(sandbox, agent=sam)
     User.objects.filter(pk=sam.pk).update(last_seen_at=long_ago)
-    account_services.connection_opened(user=sam, channel_name="sam-tab")
+    presence_flow.connection_opened(user=sam, channel_name="sam-tab")
 
-    assert account_services.expire_presence() == [alice.pk]
+    assert presence_flow.expire_presence() == [alice.pk]
 
     alice_chat.refresh_from_db()
     assert alice_chat.agent_id != alice.pk
@@ -339,7 +340,7 @@ def test_expire_presence_requeues_only_agents_gone_past_the_grace(
     alice.refresh_from_db()
     assert alice.presence == Presence.AVAILABLE, "the agent's own choice is left alone"
     # Nothing left to hand back: the next round handles nobody.
-    assert account_services.expire_presence() == []
+    assert presence_flow.expire_presence() == []
 
 
 @realtime_db
@@ -349,15 +350,15 @@ def test_a_dead_connection_counts_the_grace_from_its_last_heartbeat(
     settings.CHATDESK_OFFLINE_GRACE = 120
     available(alice)
     chat = live_chat(sandbox, agent=alice)
-    account_services.connection_opened(user=alice, channel_name="killed-browser")
+    presence_flow.connection_opened(user=alice, channel_name="killed-browser")
 
     age_connections(alice, 100)
-    assert account_services.expire_presence() == [], "stale, but within the grace"
+    assert presence_flow.expire_presence() == [], "stale, but within the grace"
     assert Connection.objects.count() == 0
     age_seen = User.objects.filter(pk=alice.pk)
     age_seen.update(last_seen_at=clock.now() - timedelta(seconds=121))
 
-    assert account_services.expire_presence() == [alice.pk]
+    assert presence_flow.expire_presence() == [alice.pk]
     chat.refresh_from_db()
     assert chat.agent_id is None
     assert chat.queued_at is not None
@@ -368,7 +369,7 @@ def test_an_agent_who_never_connected_is_left_alone(alice: User, sandbox: Channe
     available(alice)
     chat = live_chat(sandbox, agent=alice)
 
-    assert account_services.expire_presence() == []
+    assert presence_flow.expire_presence() == []
     chat.refresh_from_db()
     assert chat.agent_id == alice.pk
 
@@ -403,7 +404,7 @@ def test_signing_out_on_the_web_goes_offline_and_requeues(alice: User, sandbox: 
 @realtime_db
 def test_becoming_available_while_online_takes_waiting_chats(alice: User, sandbox: Channel) -> None:
     waiting = live_chat(sandbox, agent=None, queued=True)
-    account_services.connection_opened(user=alice, channel_name="alice-tab")
+    presence_flow.connection_opened(user=alice, channel_name="alice-tab")
     client = Client()
     client.force_login(alice)
 
@@ -453,7 +454,7 @@ def test_presence_hooks_wait_for_the_commit(
 ) -> None:
     """Routing hears of a change only once it is committed. A spy stands in for the
     routing hooks here; what they do is checked by its effects above and in tests/routing."""
-    from chatdesk.routing import assignment
+    from chatdesk.flows import queues as assignment
 
     calls: list[tuple[str, int]] = []
 
@@ -467,7 +468,7 @@ def test_presence_hooks_wait_for_the_commit(
     monkeypatch.setattr(assignment, "agent_became_unavailable", spy("gone"))
 
     with django_capture_on_commit_callbacks(execute=False) as first:
-        account_services.connection_opened(user=alice, channel_name="tab")
+        presence_flow.connection_opened(user=alice, channel_name="tab")
         available(alice)
         available(alice)  # no change, no call
     assert calls == []
@@ -476,10 +477,10 @@ def test_presence_hooks_wait_for_the_commit(
     assert calls == [("available", alice.pk)]
 
     with django_capture_on_commit_callbacks(execute=True):
-        account_services.connection_opened(user=alice, channel_name="second-tab")
-        account_services.set_presence(user=alice, status=Presence.AWAY)
-        account_services.set_presence(user=alice, status=Presence.AVAILABLE)
-        account_services.set_presence(user=alice, status=Presence.OFFLINE)
+        presence_flow.connection_opened(user=alice, channel_name="second-tab")
+        presence_flow.set_presence(user=alice, status=Presence.AWAY)
+        presence_flow.set_presence(user=alice, status=Presence.AVAILABLE)
+        presence_flow.set_presence(user=alice, status=Presence.OFFLINE)
     assert calls == [("available", alice.pk), ("available", alice.pk), ("gone", alice.pk)]
 
 
@@ -542,6 +543,7 @@ def test_real_sockets_over_uvicorn(desk: Desk) -> None:
 def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    from chatdesk.core import sweeps
     from chatdesk.core.management.commands import worker
 
     rounds: list[str] = []
@@ -557,7 +559,11 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
             done.set()
         return []
 
-    monkeypatch.setattr(worker, "SWEEPS", (("outbox", broken_outbox), ("presence", presence)))
+    monkeypatch.setattr(
+        sweeps,
+        "registered",
+        lambda: (sweeps.Sweep("outbox", broken_outbox), sweeps.Sweep("presence", presence)),
+    )
     stop = threading.Event()
     sweeper = threading.Thread(target=worker._sweep_forever, args=(stop, 0.01), daemon=True)
     sweeper.start()
@@ -572,17 +578,19 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
 
 def test_the_worker_sweeps_outbox_presence_inactivity_unanswered_and_live_events() -> None:
     from chatdesk.chats import counts as chat_counts
-    from chatdesk.chats.services.lifecycle import close_inactive_chats
-    from chatdesk.core.management.commands import worker
+    from chatdesk.core import sweeps
+    from chatdesk.flows.lifecycle import close_inactive_chats
+    from chatdesk.flows.presence import expire_presence
+    from chatdesk.flows.queues import reassign_unanswered
+    from chatdesk.providers.tasks import sweep_outbox
     from chatdesk.realtime.events import prune_old_events, sequence_stragglers
-    from chatdesk.routing.assignment import reassign_unanswered
 
-    assert [fn for _, fn in worker.SWEEPS] == [
-        worker.recover_outbox,
-        worker.expire_presence,
+    assert [sweep.run for sweep in sweeps.registered()] == [
+        sweep_outbox,
+        chat_counts.compact,
+        expire_presence,
         close_inactive_chats,
         reassign_unanswered,
         sequence_stragglers,
         prune_old_events,
-        chat_counts.compact,
     ]

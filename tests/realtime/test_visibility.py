@@ -14,19 +14,22 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chatdesk.accounts.models import User
-from chatdesk.accounts.services import set_presence, user_changed
+from chatdesk.accounts.services import user_changed
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.chats.services.inbound import apply_status
-from chatdesk.chats.services.outbound import Reply, deliver, send_message
+from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
+from chatdesk.flows import lifecycle, transfers
+from chatdesk.flows.outbound import send_message
+from chatdesk.flows.presence import set_presence
 from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.tasks import deliver
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
 from chatdesk.realtime.hub import Hub, get_hub
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.realtime.visibility import Viewer, can_see, viewer_for, visible_events
-from chatdesk.routing import transfers
 from chatdesk.routing.models import Department
 from tests.realtime.live import about_chats, connect, customer_writes, db, frames, run, types
 from tests.realtime.test_event_types import (
@@ -74,15 +77,15 @@ def build_a_mixed_log(
     add_comment(chat_id=live.pk, body="@bob see the history, @alice too", by=sam)
     transfers.accept_tickets(by=alice, chat_id=sales_ticket.pk)
     transfers.accept_tickets(by=dave, chat_id=support_ticket.pk)
-    transfers.close_chat(chat_id=sales_ticket.pk, by=alice)
-    transfers.reopen_chat(chat_id=sales_ticket.pk, by=alice)
-    transfers.close_chat(chat_id=support_ticket.pk, by=sam)
+    lifecycle.close_chat(chat_id=sales_ticket.pk, by=alice)
+    lifecycle.reopen_chat(chat_id=sales_ticket.pk, by=alice)
+    lifecycle.close_chat(chat_id=support_ticket.pk, by=sam)
     set_presence(user=alice, status="away")
     set_presence(user=bob, status="away")
     queued = customer_writes(sandbox, phone(23), "Another Sales ticket").chat
     transfers.assign_chat(chat_id=queued.pk, target=transfers.Target(agent_id=dave.pk), by=sam)
     unanswered = customer_writes(sandbox, phone(24), "Yet another").chat
-    transfers.close_chat(chat_id=unanswered.pk, by=sam)
+    lifecycle.close_chat(chat_id=unanswered.pk, by=sam)
     customer_writes(sandbox, phone(22), "Still there, bob?")
     reply = send_message(chat_id=live.pk, reply=Reply(text="Yes, here"), by=bob)
     assert deliver(reply.pk) == "sent"

@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 
 from chatdesk.chats.models import Chat, Message
-from chatdesk.chats.services.inbound import receive_message
 from chatdesk.core import clock
+from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
 

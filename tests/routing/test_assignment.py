@@ -7,12 +7,12 @@ from datetime import time, timedelta
 import pytest
 
 from chatdesk.accounts.models import Connection
-from chatdesk.accounts.services import set_presence
 from chatdesk.chats.models import Chat, ChatEvent, Message
 from chatdesk.core import clock
-from chatdesk.routing import assignment
+from chatdesk.flows import queues as assignment
+from chatdesk.flows.lifecycle import close_chat
+from chatdesk.flows.presence import set_presence
 from chatdesk.routing.services import Interval, set_business_hours
-from chatdesk.routing.transfers import close_chat
 from tests.routing.conftest import phone
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_an_unassigned_ticket_gives_way_to_a_live_chat_once_agents_are_online(
 
 
 def test_a_message_to_an_assigned_ticket_joins_it(online, customer_writes, alice, sam):
-    from chatdesk.routing.transfers import Target, assign_chat
+    from chatdesk.flows.transfers import Target, assign_chat
 
     ticket = customer_writes(phone(1))
     assign_chat(chat_id=ticket.pk, target=Target(agent_id=alice.pk), by=sam)
@@ -178,7 +178,7 @@ def test_inactive_chats_close_by_the_system_and_free_capacity(
 ):
     import time_machine
 
-    from chatdesk.chats.services.lifecycle import close_inactive_chats
+    from chatdesk.flows.lifecycle import close_inactive_chats
 
     settings.CHATDESK_INACTIVITY_CLOSE = 3600
     online(alice, capacity=1)
@@ -202,7 +202,8 @@ def test_unanswered_first_message_moves_to_another_agent_when_enabled(
 ):
     import time_machine
 
-    from chatdesk.chats.services.outbound import Reply, send_message
+    from chatdesk.chats.services.outbound import Reply
+    from chatdesk.flows.outbound import send_message
 
     online(alice)
     chat = customer_writes(phone(1))

@@ -15,7 +15,7 @@ from django.db import connection
 from chatdesk.accounts.models import User
 from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Chat
-from chatdesk.routing.transfers import accept_tickets
+from chatdesk.flows.transfers import accept_tickets
 from tests.conftest import make_online
 from tests.routing.conftest import phone, write_in
 
@@ -94,7 +94,7 @@ def test_accepting_the_oldest_tickets_in_parallel_never_takes_one_twice(sandbox,
 
 
 def test_parallel_transfers_never_overfill_the_receiver(sandbox, sales):
-    from chatdesk.routing.transfers import Target, assign_chat
+    from chatdesk.flows.transfers import Target, assign_chat
 
     supervisor = create_user(username="sup", password="correct-horse-battery", role="supervisor")
     givers = [

@@ -701,7 +701,7 @@ LIVE: dict[str, str] = {
 def test_live_event_groups_reach_each_role_as_the_matrix_says(
     sandbox: Channel, alice: User, dave: User, sam: User, ada: User
 ) -> None:
-    from chatdesk.accounts.services import set_presence
+    from chatdesk.flows.presence import set_presence
 
     ticket = customer_writes(sandbox, "+27820000101", "Anyone there?").chat  # nobody online
     make_online(alice)

@@ -24,11 +24,13 @@ from chatdesk.accounts.models import ApiToken, User
 from chatdesk.accounts.queries import hash_token
 from chatdesk.api.api import api
 from chatdesk.chats.models import Chat, Contact
-from chatdesk.chats.services.outbound import Reply, deliver, send_message
+from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
 from chatdesk.core.redact import RedactSecretQueries
+from chatdesk.flows.outbound import send_message
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.tasks import deliver
 from chatdesk.providers.template_sync import sync_templates
 from chatdesk.routing.models import Department
 from tests.processes import Desk, free_port, get, wait_for

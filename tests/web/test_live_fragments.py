@@ -13,8 +13,8 @@ from django.test import Client
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Direction, Message
-from chatdesk.chats.services.inbound import receive_message
 from chatdesk.core import clock
+from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import events as live_events

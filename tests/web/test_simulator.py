@@ -21,11 +21,13 @@ from chatdesk.chats.models import (
     EventKind,
     Message,
 )
-from chatdesk.chats.services.inbound import receive_message
-from chatdesk.chats.services.outbound import Reply, deliver, send_message
+from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
+from chatdesk.flows.inbound import receive_message
+from chatdesk.flows.outbound import send_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.tasks import deliver
 from chatdesk.web.simulator_views import SESSION_KEY
 from tests.web.test_pages import csrf_token_of
 

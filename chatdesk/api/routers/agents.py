@@ -7,7 +7,7 @@ from ninja import Router, Schema
 
 from chatdesk.accounts.models import User
 from chatdesk.api.schemas import IdFilter, errors
-from chatdesk.routing import assignment
+from chatdesk.routing.queries import agents_who_can_take_a_chat
 
 router = Router(tags=["agents"])
 
@@ -32,4 +32,4 @@ class AvailableAgentOut(Schema):
 @router.get("/available", response={200: list[AvailableAgentOut], **errors(400, 401)})
 def available(request: HttpRequest, department_id: IdFilter | None = None) -> list[User]:
     """Agents online, ``available``, with free capacity; least loaded first."""
-    return list(assignment.available_agents(department_id).prefetch_related("departments"))
+    return list(agents_who_can_take_a_chat(department_id).prefetch_related("departments"))

@@ -15,8 +15,9 @@ from chatdesk.chats import access, queries
 from chatdesk.chats.models import ChatEvent, Message
 from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, Tab, TabSummary
 from chatdesk.chats.services.notifications import mark_chat_read
-from chatdesk.chats.services.outbound import Reply, send_message
-from chatdesk.routing import transfers
+from chatdesk.chats.services.outbound import Reply
+from chatdesk.flows import lifecycle, transfers
+from chatdesk.flows.outbound import send_message
 
 router = Router(tags=["chats"])
 
@@ -290,13 +291,13 @@ def assign(request: HttpRequest, chat_id: int, payload: AssignIn) -> ChatOut:
 
 @router.post("/{chat_id}/close", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
 def close(request: HttpRequest, chat_id: int) -> ChatOut:
-    transfers.close_chat(chat_id=chat_id, by=acting_user(request))
+    lifecycle.close_chat(chat_id=chat_id, by=acting_user(request))
     return _chat_answer(request, chat_id)
 
 
 @router.post("/{chat_id}/reopen", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
 def reopen(request: HttpRequest, chat_id: int) -> ChatOut:
-    transfers.reopen_chat(chat_id=chat_id, by=acting_user(request))
+    lifecycle.reopen_chat(chat_id=chat_id, by=acting_user(request))
     return _chat_answer(request, chat_id)
 
 

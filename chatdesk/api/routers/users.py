@@ -11,6 +11,7 @@ from chatdesk.accounts import access, queries, services
 from chatdesk.accounts.models import DEFAULT_CAPACITY, MAX_CAPACITY, MIN_CAPACITY, User
 from chatdesk.api.routers import acting_user
 from chatdesk.api.schemas import errors
+from chatdesk.flows import people, presence
 
 router = Router(tags=["users"])
 
@@ -81,7 +82,7 @@ def list_users(request: HttpRequest) -> list[User]:
 @router.post("/users", response={201: UserOut, **errors(400, 401, 403, 409)})
 def create_user(request: HttpRequest, payload: UserIn) -> Status[User]:
     by = acting_user(request)
-    user = services.create_user(
+    user = people.create_user(
         username=payload.username,
         password=payload.password,
         role=payload.role,
@@ -101,7 +102,7 @@ def get_user(request: HttpRequest, user_id: int) -> User:
 @router.patch("/users/{user_id}", response={200: UserOut, **errors(400, 401, 403, 404, 409)})
 def update_user(request: HttpRequest, user_id: int, payload: UserPatch) -> User:
     by = acting_user(request)
-    user = services.update_user(
+    user = people.update_user(
         user=access.user_for(by, user_id),
         changes=services.UserChanges(
             username=payload.username,
@@ -125,5 +126,5 @@ def get_presence(request: HttpRequest) -> dict[str, object]:
 
 @router.put("/me/presence", response={200: PresenceOut, **errors(400, 401)})
 def set_presence(request: HttpRequest, payload: PresenceIn) -> dict[str, object]:
-    user = services.set_presence(user=acting_user(request), status=payload.status)
+    user = presence.set_presence(user=acting_user(request), status=payload.status)
     return {"status": user.presence, "online": queries.is_online(user)}

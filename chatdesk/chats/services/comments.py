@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import access
-from chatdesk.chats.models import Chat, Comment, EventKind, Notification, NotificationKind
+from chatdesk.chats.models import Chat, Comment, Notification, NotificationKind
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput
@@ -55,10 +55,9 @@ def add_comment(*, chat_id: int, body: str, by: User) -> Comment:
         live_events.comment_created(comment, [user.pk for user in mentioned])
         for notification in notifications:
             live_events.notification_created(notification)
-        timeline.record(
-            chat,
-            EventKind.COMMENTED,
-            actor=by,
+        timeline.record_commented(
+            chat=chat,
+            by=by,
             comment_id=comment.pk,
             mentions=[user.pk for user in mentioned],
         )

@@ -2,15 +2,16 @@
 
 Every inbound message is stored once (the provider's id is unique per channel in the
 database) and joins the contact's open chat or open ticket on that channel, or starts a
-new chat, which routing then places. Statuses only ever move a message forward.
+new chat, which the inbound flow (chatdesk.flows.inbound) then has routing place, in the
+same transaction. Statuses only ever move a message forward.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from chatdesk.chats.models import (
     Chat,
@@ -20,51 +21,34 @@ from chatdesk.chats.models import (
     ContactOptOut,
     DeliveryStatus,
     Direction,
-    EventKind,
     Message,
 )
 from chatdesk.chats.phones import to_e164
 from chatdesk.chats.services import lifecycle, timeline
 from chatdesk.chats.services.contacts import rename_contact, upsert_contact
-from chatdesk.chats.window import CLOSED_WINDOW_REASON
 from chatdesk.core import clock
-from chatdesk.providers.adapters import sms
 from chatdesk.providers.base import (
     InboundMessage,
     StatusUpdate,
-    WebhookBatch,
     message_id_from_reference,
 )
-from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.delivery import reason_for
+from chatdesk.providers.models import Channel
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.models import EventType
-from chatdesk.routing import assignment
+from chatdesk.routing import placement
 
 
-@dataclass
-class ReceiveResult:
-    stored: list[int] = field(default_factory=list)  # message ids
-    duplicates: int = 0
-    statuses_applied: int = 0
-    statuses_ignored: int = 0
+@dataclass(frozen=True)
+class Stored:
+    """An inbound message stored, and what the flow does next: place a chat it started
+    (``starts_chat``), give the room of an agent whose chat the contact ended
+    (``freed_agent_id``)."""
 
-
-def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
-    """Store a parsed webhook: each message in its own transaction, so a retried webhook
-    whose first half was stored stores only the rest."""
-    result = ReceiveResult()
-    for inbound in batch.messages:
-        message = receive_message(channel=channel, inbound=inbound)
-        if message is None:
-            result.duplicates += 1
-        else:
-            result.stored.append(message.pk)
-    for update in batch.statuses:
-        if apply_status(channel=channel, update=update):
-            result.statuses_applied += 1
-        else:
-            result.statuses_ignored += 1
-    return result
+    message: Message
+    chat: Chat
+    starts_chat: bool = False
+    freed_agent_id: int | None = None
 
 
 def _open_conversation(channel: Channel, phone: str) -> Chat | None:
@@ -79,36 +63,11 @@ def _open_conversation(channel: Channel, phone: str) -> Chat | None:
     return rows[0] if rows else None
 
 
-# A message whose transaction met a concurrent one (the same new contact or chat created
-# at the same moment) is stored again from the start, with what that one committed.
-_ATTEMPTS = 3
-
-
-def receive_message(*, channel: Channel, inbound: InboundMessage) -> Message | None:
-    """Store one inbound message; None when it was already stored (a retried webhook).
-
-    The database's unique provider id is the only duplicate check: a duplicate's insert
-    fails and its whole transaction rolls back, with whatever it had started (a contact,
-    a chat). Nothing inside takes a savepoint: any conflict (also a contact or a chat
-    created by a concurrent request) undoes the attempt, and the next one finds the rows
-    the other request committed. The live events are numbered before the commit."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            with transaction.atomic():
-                message = _store(channel, inbound)
-                live_events.number_before_commit()
-            return message
-        except IntegrityError:
-            if Message.objects.filter(
-                channel=channel, provider_message_id=inbound.provider_message_id
-            ).exists():
-                return None
-            if attempt == _ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def _store(channel: Channel, inbound: InboundMessage) -> Message:
+def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored:
+    """Store one inbound message in the caller's transaction: it joins the contact's open
+    chat or ticket on the channel, or starts a chat, and its keywords (marked by the
+    adapter) apply. Nothing inside takes a savepoint: a conflict with a concurrent request
+    (the same new contact or chat) fails the caller's whole attempt."""
     now = clock.now()
     phone = to_e164(inbound.from_phone)
     chat = _open_conversation(channel, phone)
@@ -120,7 +79,7 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
     if (
         chat is not None
         and chat.kind == ChatKind.TICKET
-        and assignment.should_start_live_instead_of_ticket(chat)
+        and placement.starts_live_instead_of_ticket(chat)
     ):
         # A live chat can be served now: it replaces the contact's unassigned ticket.
         lifecycle.close(chat, closed_by=ClosedBy.SYSTEM, user=None)
@@ -149,10 +108,11 @@ def _store(channel: Channel, inbound: InboundMessage) -> Message:
         created_at=now,
     )
     live_events.message_event(EventType.MESSAGE_CREATED, message)
-    chat = _apply_keywords(channel, chat, inbound)
-    if is_new and chat.status == ChatStatus.OPEN:
-        assignment.place_new_chat(chat)
-    return message
+    _apply_opt_keywords(channel, chat, inbound)
+    if inbound.ends_chat and chat.kind == ChatKind.CHAT:
+        closed = lifecycle.close_by_contact(chat=chat)
+        return Stored(message, closed.chat, freed_agent_id=closed.freed_agent_id)
+    return Stored(message, chat, starts_chat=is_new)
 
 
 def _start_chat(
@@ -170,34 +130,27 @@ def _start_chat(
         last_inbound_at=inbound.timestamp,
         last_message_at=now,
     )
-    timeline.record(chat, EventKind.CREATED, channel=channel.kind)
+    timeline.record_created(chat=chat, by=None, channel=channel.kind)
     live_events.chat_event(EventType.CHAT_CREATED, chat)
     return chat
 
 
-def _apply_keywords(channel: Channel, chat: Chat, inbound: InboundMessage) -> Chat:
-    """Opt-out and opt-in words on SMS, and the end keyword; the chat as it now is."""
-    if inbound.content_type != "text":
-        return chat
-    word = sms.keyword(inbound.text)
-    if channel.kind == ChannelKind.SMS and word in sms.OPT_OUT_WORDS:
+def _apply_opt_keywords(channel: Channel, chat: Chat, inbound: InboundMessage) -> None:
+    """Opt-out and opt-in words (the SMS adapter marks them)."""
+    if inbound.opt_out_word:
         _, created = ContactOptOut.objects.get_or_create(
             contact_id=chat.contact_id,
             channel=channel,
-            defaults={"keyword": word, "created_at": clock.now()},
+            defaults={"keyword": inbound.opt_out_word, "created_at": clock.now()},
         )
         if created:
-            timeline.record(chat, EventKind.OPTED_OUT, keyword=word)
-    elif channel.kind == ChannelKind.SMS and word in sms.OPT_IN_WORDS:
+            timeline.record_opted_out(chat=chat, by=None, keyword=inbound.opt_out_word)
+    elif inbound.opt_in_word:
         deleted, _ = ContactOptOut.objects.filter(
             contact_id=chat.contact_id, channel=channel
         ).delete()
         if deleted:
-            timeline.record(chat, EventKind.OPTED_IN, keyword=word)
-    end = (channel.end_keyword or "").strip().lower()
-    if end and inbound.text.strip().lower() == end and chat.kind == ChatKind.CHAT:
-        return lifecycle.close_by_contact(chat=chat)
-    return chat
+            timeline.record_opted_in(chat=chat, by=None, keyword=inbound.opt_in_word)
 
 
 # Which earlier statuses each status may replace: a status never moves backward, and
@@ -264,18 +217,3 @@ def _apply_status(channel: Channel, update: StatusUpdate) -> Message | None:
         **changes,
     )
     return outbound.select_related("template").filter(pk=our_id).first() if moved else None
-
-
-def reason_for(code: str, reason: str) -> str:
-    """Our sentence for the provider errors a person must act on."""
-    if code == "131047":
-        return CLOSED_WINDOW_REASON
-    if code == sms.OPTED_OUT_ERROR:
-        return OPTED_OUT_REASON
-    return reason or "The provider could not deliver the message."
-
-
-OPTED_OUT_REASON = (
-    "The contact has opted out of messages on this number (they sent STOP); they must "
-    "send START to opt back in."
-)

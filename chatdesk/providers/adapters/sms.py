@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from chatdesk.core import clock
+from chatdesk.providers import keywords
 from chatdesk.providers.base import (
     InboundMessage,
     MalformedPayload,
@@ -90,7 +91,7 @@ def verify_signature(url: str, form: dict[str, str], header: str | None, auth_to
 
 
 def keyword(text: str) -> str:
-    return text.strip().upper()
+    return keywords.keyword(text)
 
 
 MAX_MEDIA = 10  # Twilio delivers at most ten media items with one message
@@ -102,7 +103,8 @@ def _content_type_of(mime: str) -> str:
     return kind if kind in {"image", "audio", "video"} else "document"
 
 
-def parse_inbound(form: dict[str, str]) -> WebhookBatch:
+def parse_inbound(form: dict[str, str], *, end_keyword: str = "") -> WebhookBatch:
+    """The inbound SMS or MMS, its opt-out, opt-in and end keywords marked."""
     form = {key: storable(value) for key, value in form.items()}
     missing = [name for name in ("MessageSid", "From") if not form.get(name)]
     if missing:
@@ -121,19 +123,22 @@ def parse_inbound(form: dict[str, str]) -> WebhookBatch:
     body = form.get("Body", "")
     n = len(items)
     text = body if body or not n else f"[{n} attachment{'s' if n > 1 else ''}]"
-    return WebhookBatch(
-        messages=[
-            InboundMessage(
-                provider_message_id=form["MessageSid"],
-                from_phone=form["From"],
-                # Twilio's webhook carries no timestamp: the moment it reaches us stands in.
-                timestamp=clock.now(),
-                content_type=_content_type_of(items[0]["content_type"]) if items else "text",
-                text=text,
-                media=media,
-            )
-        ]
+    message = InboundMessage(
+        provider_message_id=form["MessageSid"],
+        from_phone=form["From"],
+        # Twilio's webhook carries no timestamp: the moment it reaches us stands in.
+        timestamp=clock.now(),
+        content_type=_content_type_of(items[0]["content_type"]) if items else "text",
+        text=text,
+        media=media,
     )
+    marked = keywords.mark(
+        message,
+        end_keyword=end_keyword,
+        opt_out_words=OPT_OUT_WORDS,
+        opt_in_words=OPT_IN_WORDS,
+    )
+    return WebhookBatch(messages=[marked])
 
 
 def parse_status(form: dict[str, str], *, reference: str = "") -> WebhookBatch:

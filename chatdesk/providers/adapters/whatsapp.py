@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from chatdesk.providers import keywords
 from chatdesk.providers.base import (
     InboundMessage,
     MalformedPayload,
@@ -208,7 +209,8 @@ def _status(status: Any) -> StatusUpdate | None:
     )
 
 
-def parse(raw_body: bytes) -> WebhookBatch:
+def parse(raw_body: bytes, *, end_keyword: str = "") -> WebhookBatch:
+    """The messages and statuses of a webhook, each message's end keyword marked."""
     payload = load_json(raw_body)
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedPayload("'object' must be 'whatsapp_business_account'")
@@ -233,7 +235,7 @@ def parse(raw_body: bytes) -> WebhookBatch:
                 if isinstance(c, dict)
             }
             for message in _list(value, "messages", "a change's value"):
-                messages.append(_inbound(message, names))
+                messages.append(keywords.mark(_inbound(message, names), end_keyword=end_keyword))
             for status in _list(value, "statuses", "a change's value"):
                 if (update := _status(status)) is not None:
                     statuses.append(update)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -13,36 +12,23 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from chatdesk.accounts.services import expire_presence
-from chatdesk.chats import counts as chat_counts
-from chatdesk.chats.services.lifecycle import close_inactive_chats
-from chatdesk.chats.services.outbound import recover_outbox
-from chatdesk.realtime.events import prune_old_events, sequence_stragglers
-from chatdesk.routing.assignment import reassign_unanswered
+from chatdesk.core import sweeps
+from chatdesk.providers.tasks import sweep_outbox
 
 log = logging.getLogger(__name__)
 
 # Seconds between attempts to reach the database again after losing it: doubling, capped.
 RECONNECT_FIRST, RECONNECT_CAP = 0.5, 5.0
 
-SWEEPS: tuple[tuple[str, Callable[[], object]], ...] = (
-    ("outbox", recover_outbox),  # interrupted deliveries: a lost task, a worker killed mid-send
-    ("presence", expire_presence),  # dead connections; agents gone past the grace period
-    ("inactivity", close_inactive_chats),  # live chats with no message for too long
-    ("unanswered", reassign_unanswered),  # first messages left unanswered (when enabled)
-    ("live events", sequence_stragglers),  # events whose process died before numbering them
-    ("event log", prune_old_events),  # live events older than the retention
-    ("chat counts", chat_counts.compact),  # the tabs' counts: each key's rows folded into one
-)
-
 
 def sweep_once() -> None:
-    """Run every sweep; one failing (a database hiccup) does not stop the others."""
-    for name, sweep in SWEEPS:
+    """Run every sweep the apps registered (each app's ``sweeps.py``); one failing (a
+    database hiccup) does not stop the others."""
+    for sweep in sweeps.registered():
         try:
-            sweep()
+            sweep.run()
         except Exception:
-            log.exception("the %s sweep failed; trying again later", name)
+            log.exception("the %s sweep failed; trying again later", sweep.name)
         finally:
             close_old_connections()
 
@@ -76,7 +62,7 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, queue_name: str, interval: float, batch: bool, **options: Any
     ) -> None:
-        recover_outbox()
+        sweep_outbox()  # what a worker stopped before this one left in the outbox
         stop = threading.Event()
         if not batch:
             sweeper = threading.Thread(

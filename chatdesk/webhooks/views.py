@@ -1,5 +1,5 @@
 """Webhooks the providers call. Each checks the signature on the raw request, parses the
-documented payload, and hands it to one service. Bad signature: 403 and nothing stored;
+documented payload, and hands it to the inbound flow. Bad signature: 403 and nothing stored;
 malformed body: 400 with the reason; unknown channel: 404; a retry: 200, stored once;
 the database out of reach: 503, so the provider retries later."""
 
@@ -18,8 +18,8 @@ from django.views.decorators.http import require_http_methods
 
 from chatdesk.chats.models import Message
 from chatdesk.chats.phones import to_e164
-from chatdesk.chats.services.inbound import ReceiveResult, receive_batch
 from chatdesk.core.errors import BadInput
+from chatdesk.flows.inbound import ReceiveResult, receive_batch
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.adapters.whatsapp_templates import parse_template_statuses
 from chatdesk.providers.base import MalformedPayload, WebhookBatch
@@ -113,7 +113,7 @@ def whatsapp_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     ):
         return _detail("The X-Hub-Signature-256 header does not match the body.", 403)
     try:
-        batch = _storable(whatsapp.parse(raw))
+        batch = _storable(whatsapp.parse(raw, end_keyword=channel.end_keyword))
         template_updates = parse_template_statuses(raw)
     except MalformedPayload as exc:
         return _detail(f"This is not a WhatsApp webhook payload: {exc}.", 400)
@@ -165,7 +165,7 @@ def sms_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
         return checked
     channel, form = checked
     try:
-        batch = _storable(sms.parse_inbound(form))
+        batch = _storable(sms.parse_inbound(form, end_keyword=channel.end_keyword))
     except MalformedPayload as exc:
         return _detail(f"This is not an SMS webhook: {exc}.", 400)
     receive_batch(channel=channel, batch=batch)

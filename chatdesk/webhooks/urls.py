@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from chatdesk.providers import webhooks
+from chatdesk.webhooks import views as webhooks
 
 urlpatterns = [
     path("whatsapp/<int:channel_id>", webhooks.whatsapp_webhook, name="whatsapp-webhook"),

@@ -1,0 +1,92 @@
+"""A message reaches the desk: store it, place the chat it started, reply. One
+transaction per message, the live events numbered as its last step.
+
+Every inbound message is stored in its own transaction, so a retried webhook whose first
+half was stored stores only the rest. Inside it: chats.services.inbound stores the message
+(joining or starting a chat, its keywords applied); a new chat is placed as routing
+decides (chatdesk.routing.placement, which locks the candidate agents in id order before
+counting their chats) and chats.services.assignment writes that; the automatic reply is
+queued and its delivery enqueued after commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+
+from chatdesk.accounts.models import User
+from chatdesk.chats.models import ChatStatus, Message
+from chatdesk.chats.services import assignment, inbound
+from chatdesk.flows import outbound, queues
+from chatdesk.providers.base import InboundMessage, WebhookBatch
+from chatdesk.providers.models import Channel
+from chatdesk.realtime import events as live_events
+from chatdesk.routing import placement
+
+
+@dataclass
+class ReceiveResult:
+    stored: list[int] = field(default_factory=list)  # message ids
+    duplicates: int = 0
+    statuses_applied: int = 0
+    statuses_ignored: int = 0
+
+
+def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
+    """Store a parsed webhook: each message in its own transaction, then the statuses."""
+    result = ReceiveResult()
+    for message in batch.messages:
+        stored = receive_message(channel=channel, inbound=message)
+        if stored is None:
+            result.duplicates += 1
+        else:
+            result.stored.append(stored.pk)
+    for update in batch.statuses:
+        if inbound.apply_status(channel=channel, update=update):
+            result.statuses_applied += 1
+        else:
+            result.statuses_ignored += 1
+    return result
+
+
+# A message whose transaction met a concurrent one (the same new contact or chat created
+# at the same moment) is stored again from the start, with what that one committed.
+_ATTEMPTS = 3
+
+
+def receive_message(*, channel: Channel, inbound: InboundMessage) -> Message | None:
+    """Store one inbound message and place the chat it starts; None when it was already
+    stored (a retried webhook).
+
+    The database's unique provider id is the only duplicate check: a duplicate's insert
+    fails and its whole transaction rolls back, with whatever it had started (a contact,
+    a chat). Nothing inside takes a savepoint: any conflict (also a contact or a chat
+    created by a concurrent request) undoes the attempt, and the next one finds the rows
+    the other request committed. The live events are numbered before the commit."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                message = _receive(channel, inbound)
+                live_events.number_before_commit()
+            return message
+        except IntegrityError:
+            if Message.objects.filter(
+                channel=channel, provider_message_id=inbound.provider_message_id
+            ).exists():
+                return None
+            if attempt == _ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _receive(channel: Channel, message: InboundMessage) -> Message:
+    stored = inbound.store_message(channel=channel, inbound=message)
+    if stored.starts_chat and stored.chat.status == ChatStatus.OPEN:
+        decision = placement.place_new_chat(stored.chat)
+        chat = assignment.place_chat(stored.chat, decision)
+        outbound.send_automatic_reply(chat=chat, text=decision.reply)
+    if stored.freed_agent_id is not None:
+        # The contact ended a live chat: its agent's room may go to a waiting chat.
+        agent = User.objects.get(pk=stored.freed_agent_id)
+        transaction.on_commit(lambda: queues.agent_became_available(user=agent))
+    return stored.message

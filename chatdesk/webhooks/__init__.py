@@ -1,0 +1,2 @@
+"""The webhooks the providers call (an interface): check the signature, parse with the
+provider's adapter, hand the batch to the inbound flow, shape the answer."""
