@@ -222,6 +222,31 @@ def test_stop_arrives_as_a_text_message() -> None:
 
 
 @pytest.mark.parametrize(
+    ("body", "out", "in_", "ends"),
+    [
+        (" stop ", "STOP", "", False),
+        ("Unstop", "", "UNSTOP", False),
+        ("//END", "", "", True),
+        ("stop it please", "", "", False),
+    ],
+)
+def test_the_adapter_marks_opt_words_and_the_end_keyword(
+    body: str, out: str, in_: str, ends: bool
+) -> None:
+    fields = form("inbound_sms")
+    fields["Body"] = body
+    message = sms.parse_inbound(fields, end_keyword="//end").messages[0]
+    assert (message.opt_out_word, message.opt_in_word, message.ends_chat) == (out, in_, ends)
+
+
+def test_media_carries_no_keyword() -> None:
+    fields = mms(("https://media.example/1", "image/png"))
+    fields["Body"] = "STOP"
+    message = sms.parse_inbound(fields, end_keyword="STOP").messages[0]
+    assert (message.opt_out_word, message.ends_chat) == ("", False)
+
+
+@pytest.mark.parametrize(
     ("missing", "reason"),
     [
         (("MessageSid",), "missing form field MessageSid"),

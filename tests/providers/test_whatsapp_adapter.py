@@ -900,3 +900,14 @@ def test_an_error_with_an_odd_body_still_raises_send_error(
     fake_graph.queue(Reply(400, body), Reply(503, body))
     assert send_error(fake_graph, client).retryable is False
     assert send_error(fake_graph, client).retryable is True
+
+
+def test_the_end_keyword_is_marked_and_opt_words_are_not() -> None:
+    body = payload("text")
+    message = body["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["text"]["body"] = " //End "
+    (ended,) = whatsapp.parse(encode(body), end_keyword="//end").messages
+    assert ended.ends_chat and ended.opt_out_word == ""
+    message["text"]["body"] = "STOP"
+    (stop,) = whatsapp.parse(encode(body), end_keyword="//end").messages
+    assert (stop.ends_chat, stop.opt_out_word) == (False, "")
