@@ -2,7 +2,8 @@
 
 What a change means for routing (an agent who can take chats now, or whose chats go back
 to the queue) is returned, not acted on: chatdesk.flows.presence and chatdesk.flows.people
-hand it to routing after the commit."""
+hand it to routing after the commit. (Past 400 lines: users, presence and connections share
+this module until accounts/services/ is split by topic.)"""
 
 from __future__ import annotations
 

@@ -1,1 +1,2 @@
-"""Channels (our numbers on each provider), WhatsApp templates, webhooks and outbound sends."""
+"""Channels (our numbers on each provider), WhatsApp templates, the provider adapters, and
+delivering outbound messages (``delivery``, ``tasks``)."""

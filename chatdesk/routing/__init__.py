@@ -1,1 +1,2 @@
-"""Departments, business hours, and the rules that assign and transfer chats."""
+"""Departments, business hours, and routing's decisions: where a new chat goes (``rules``,
+``placement``), who can take a chat now (``queries``), who a transfer may go to."""
