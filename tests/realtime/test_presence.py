@@ -542,7 +542,7 @@ def test_real_sockets_over_uvicorn(desk: Desk) -> None:
 def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chatdesk.core.management.commands import worker
+    from chatdesk.ops.management.commands import worker
 
     rounds: list[str] = []
     done = threading.Event()
@@ -573,7 +573,7 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
 def test_the_worker_sweeps_outbox_presence_inactivity_unanswered_and_live_events() -> None:
     from chatdesk.chats import counts as chat_counts
     from chatdesk.chats.services.lifecycle import close_inactive_chats
-    from chatdesk.core.management.commands import worker
+    from chatdesk.ops.management.commands import worker
     from chatdesk.realtime.events import prune_old_events, sequence_stragglers
     from chatdesk.routing.assignment import reassign_unanswered
 

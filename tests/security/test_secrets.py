@@ -26,7 +26,7 @@ from chatdesk.api.api import api
 from chatdesk.chats.models import Chat, Contact
 from chatdesk.chats.services.outbound import Reply, deliver, send_message
 from chatdesk.core import clock
-from chatdesk.core.redact import RedactSecretQueries
+from chatdesk.ops.redact import RedactSecretQueries
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.template_sync import sync_templates

@@ -18,7 +18,7 @@ from chatdesk.accounts.models import Presence, Role, User
 from chatdesk.accounts.services import create_user, set_presence
 from chatdesk.chats.models import Contact
 from chatdesk.core import clock
-from chatdesk.core.demo_chats import seed_sample_chats
+from chatdesk.demo.chats import seed_sample_chats
 from chatdesk.providers.models import (
     Channel,
     ChannelKind,
