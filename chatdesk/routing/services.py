@@ -159,9 +159,10 @@ def set_business_hours(
     return hours
 
 
-def clear_business_hours(*, department: Department, by: User | None) -> bool:
+def clear_business_hours(*, department: Department | None, by: User | None) -> bool:
     """Drop a department's own schedule so the desk's applies to it again. True when there
-    was one. The desk's own schedule is never dropped: PUT an empty one to open always."""
+    was one. With no department, the desk's own goes, and the desk is open always, as with
+    none stored (the API keeps its schedule: an empty one PUT there opens always)."""
     if by is not None:
         access.require_admin(by)
     with transaction.atomic():

@@ -30,9 +30,11 @@ from chatdesk.chats.models import (
     Message,
     Notification,
 )
+from chatdesk.providers.models import Channel, Template
 from chatdesk.routing import services as routing_services
-from chatdesk.routing.models import Department
-from chatdesk.web import admin_channels, admin_hours  # noqa: F401  (they register their pages)
+from chatdesk.routing.models import BusinessHours, Department
+from chatdesk.web.admin_channels import ChannelAdmin, TemplateAdmin
+from chatdesk.web.admin_hours import BusinessHoursAdmin
 from chatdesk.web.admin_site import setup_site
 from chatdesk.web.admin_writes import WritesThroughServices, acting_user
 from chatdesk.web.forms import DeskUserChangeForm, DeskUserCreationForm
@@ -199,6 +201,13 @@ class DepartmentAdmin(WritesThroughServices):
             )
         obj.pk = saved.pk
         obj.refresh_from_db()
+
+
+# Business hours, channels and templates (in their own modules), in the index's order.
+
+setup_site.register(BusinessHours, BusinessHoursAdmin)
+setup_site.register(Channel, ChannelAdmin)
+setup_site.register(Template, TemplateAdmin)
 
 
 # Contacts and chats

@@ -17,7 +17,6 @@ from chatdesk.providers import services as provider_services
 from chatdesk.providers.models import Channel, Template
 from chatdesk.providers.queries import webhook_url
 from chatdesk.providers.template_sync import sync_templates
-from chatdesk.web.admin_site import setup_site
 from chatdesk.web.admin_writes import WritesThroughServices, acting_user
 from chatdesk.web.forms import CHANNEL_SECRETS, ChannelAdminForm
 
@@ -30,7 +29,6 @@ def _same(obj: Any, saved: Any) -> None:
     obj.refresh_from_db()
 
 
-@admin.register(Channel, site=setup_site)
 class ChannelAdmin(WritesThroughServices):
     form = ChannelAdminForm
     list_display = ("name", "kind", "department", "is_active", "secrets_state", "created_at")
@@ -168,7 +166,6 @@ class ChannelAdmin(WritesThroughServices):
         return super().lookup_allowed(lookup, value, request)
 
 
-@admin.register(Template, site=setup_site)
 class TemplateAdmin(WritesThroughServices):
     list_display = ("name", "language", "category", "status", "channel", "variables", "updated_at")
     list_filter = ("status", "category", "language", "channel")

@@ -14,7 +14,6 @@ from django.utils.html import format_html, format_html_join
 
 from chatdesk.routing import services as routing_services
 from chatdesk.routing.models import BusinessHours, DatedException, WeeklyInterval
-from chatdesk.web.admin_site import setup_site
 from chatdesk.web.admin_writes import WritesThroughServices, acting_user
 
 DAYS = [
@@ -79,7 +78,6 @@ def _kept(formset: Any) -> list[dict[str, Any]]:
     ]
 
 
-@admin.register(BusinessHours, site=setup_site)
 class BusinessHoursAdmin(WritesThroughServices):
     list_display = ("__str__", "department", "timezone", "interval_count", "updated_at")
     list_filter = ("timezone", "department")
@@ -87,8 +85,6 @@ class BusinessHoursAdmin(WritesThroughServices):
     list_select_related = ("department",)
     inlines = (WeeklyIntervalInline, DatedExceptionInline)
     readonly_fields = ("week_at_a_glance",)
-    # One at a time, so the desk's own schedule is never dropped with the others.
-    actions = None
 
     @admin.display(description="The week at a glance")
     def week_at_a_glance(self, obj: BusinessHours | None) -> str:
@@ -144,16 +140,14 @@ class BusinessHoursAdmin(WritesThroughServices):
         obj.pk = hours.pk
         obj.refresh_from_db()
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # The desk's own schedule stays (an empty week opens always); a department's
-        # goes, and the desk's applies to it again.
-        if obj is not None and obj.department_id is None:
-            return False
-        return super().has_delete_permission(request, obj)
-
     def delete_model(self, request: HttpRequest, obj: BusinessHours) -> None:
-        assert obj.department is not None
+        # A department's goes, and the desk's applies to it again; the desk's own goes,
+        # and the desk is open always.
         routing_services.clear_business_hours(department=obj.department, by=acting_user(request))
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[BusinessHours]) -> None:
+        for hours in queryset.select_related("department"):
+            self.delete_model(request, hours)
 
 
 def week_grid(intervals: list[WeeklyInterval]) -> str:
