@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import Presence, Role, User
 from chatdesk.chats.models import Chat
 from chatdesk.chats.services.inbound import receive_message
@@ -331,3 +332,23 @@ def test_hours_saved_here_are_the_ones_the_api_reads(client_as, api_as, ada):
         "weekly": [{"day": 0, "start": "08:00", "end": "17:00"}],
         "exceptions": [],
     }
+
+
+def test_a_password_changed_here_is_set_by_the_user_service(client_as, ada, alice, monkeypatch):
+    calls: list[str] = []
+    real = account_services.update_user
+
+    def spy(**kwargs: Any) -> User:
+        calls.append(kwargs["changes"].password)
+        return real(**kwargs)
+
+    monkeypatch.setattr(account_services, "update_user", spy)
+    new = "a-brand-new-passphrase"
+    response = client_as(ada).post(
+        f"/setup/accounts/user/{alice.pk}/password/",
+        {"usable_password": "true", "password1": new, "password2": new},
+    )
+    assert response.status_code == 302, response.content
+    assert calls == [new]
+    alice.refresh_from_db()
+    assert alice.check_password(new)
