@@ -93,7 +93,7 @@ def _thread_name(frame: str) -> str:
 
 
 # The process's own start-up frames, under everything the event loop does.
-ENTRY_POINTS = ("chatdesk/cli.py", "chatdesk/core/supervise.py", "chatdesk/core/management/")
+ENTRY_POINTS = ("chatdesk/cli.py", "chatdesk/ops/processes.py", "chatdesk/ops/management/")
 
 
 def _short(frame: str, *, anywhere: bool = False) -> str | None:

@@ -37,7 +37,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
-    "chatdesk.core",
+    "chatdesk.ops",
     "chatdesk.accounts",
     "chatdesk.routing",
     "chatdesk.providers",
@@ -49,7 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "chatdesk.core.middleware.content_security_policy",
+    "chatdesk.ops.csp.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 
@@ -87,6 +88,21 @@ def _check_display_name(display_name: str) -> str:
     return display_name
 
 
+def _check_personal(name: str, value: str) -> str:
+    value = value.strip()
+    field = User._meta.get_field(name)
+    limit = getattr(field, "max_length", None) or 150
+    if len(value) > limit:
+        label = getattr(field, "verbose_name", name)
+        raise BadInput(f"A {label} can be at most {limit} characters.")
+    if name == "email" and value:
+        try:
+            validate_email(value)
+        except ValidationError as exc:
+            raise BadInput(f"{value!r} is not an email address.") from exc
+    return value
+
+
 def _is_active_admin(user: User) -> bool:
     return user.is_active and user.is_admin
 
@@ -148,6 +164,9 @@ class UserChanges:
     capacity: int | None = None
     department_ids: list[int] | None = None
     is_active: bool | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,6 +197,15 @@ def change_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
     display_name = (
         _check_display_name(changes.display_name) if changes.display_name is not None else None
     )
+    personal = {
+        name: _check_personal(name, value)
+        for name, value in (
+            ("first_name", changes.first_name),
+            ("last_name", changes.last_name),
+            ("email", changes.email),
+        )
+        if value is not None
+    }
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         departments = (
@@ -199,6 +227,8 @@ def change_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
             locked.capacity = changes.capacity
         if changes.is_active is not None:
             locked.is_active = changes.is_active
+        for name, value in personal.items():
+            setattr(locked, name, value)
         if changes.password is not None:
             _check_password(changes.password, locked)
             locked.set_password(changes.password)

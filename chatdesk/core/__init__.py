@@ -1,1 +1,1 @@
-"""Shared base pieces: errors, the clock, health checks, the command line's commands."""
+"""Shared base pieces every app may use: errors and the clock. Imports nothing of ours."""

@@ -186,6 +186,7 @@ def create_channel(
     end_keyword: str | None = None,
     config: Mapping[str, object] | None = None,
     send_rate: int | None = None,
+    is_active: bool = True,
     by: User | None,
 ) -> Channel:
     """Add one of our numbers. Secrets go to ``Channel.secrets``, the rest to ``config``;
@@ -205,6 +206,7 @@ def create_channel(
         ),
         end_keyword=_check_end_keyword(DEFAULT_END_KEYWORD if end_keyword is None else end_keyword),
         send_rate=_check_send_rate(default_send_rate() if send_rate is None else send_rate),
+        is_active=is_active,
     )
     channel.config, channel.secrets = _checked_config(kind, config or {})
     with transaction.atomic():

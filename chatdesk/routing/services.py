@@ -14,21 +14,61 @@ from chatdesk.routing import access
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
 
 
-def create_department(*, name: str, description: str = "", by: User | None) -> Department:
-    if by is not None:
-        access.require_admin(by)
+def _check_department_name(name: str, *, besides: Department | None = None) -> str:
     name = name.strip()
     if not name:
         raise BadInput("A department needs a name.")
     if len(name) > 100:
         raise BadInput("A department's name can be at most 100 characters.")
-    if Department.objects.filter(name__iexact=name).exists():
+    twins = Department.objects.filter(name__iexact=name)
+    if besides is not None:
+        twins = twins.exclude(pk=besides.pk)
+    if twins.exists():
         raise Conflict(f"A department named {name!r} already exists.")
+    return name
+
+
+def _check_description(description: str) -> str:
+    description = description.strip()
+    if len(description) > 500:
+        raise BadInput("A department's description can be at most 500 characters.")
+    return description
+
+
+def create_department(*, name: str, description: str = "", by: User | None) -> Department:
+    if by is not None:
+        access.require_admin(by)
+    name = _check_department_name(name)
+    description = _check_description(description)
     try:
         with transaction.atomic():
-            return Department.objects.create(name=name, description=description.strip())
+            return Department.objects.create(name=name, description=description)
     except IntegrityError as exc:
         raise Conflict(f"A department named {name!r} already exists.") from exc
+
+
+def update_department(
+    *,
+    department: Department,
+    name: str | None = None,
+    description: str | None = None,
+    by: User | None,
+) -> Department:
+    """Rename a department or change its description; None leaves a field as is."""
+    if by is not None:
+        access.require_admin(by)
+    with transaction.atomic():
+        locked = Department.objects.select_for_update().get(pk=department.pk)
+        if name is not None:
+            locked.name = _check_department_name(name, besides=locked)
+        if description is not None:
+            locked.description = _check_description(description)
+        try:
+            with transaction.atomic():
+                locked.save()
+        except IntegrityError as exc:
+            raise Conflict(f"A department named {locked.name!r} already exists.") from exc
+    return locked
 
 
 @dataclass(frozen=True)
@@ -119,9 +159,10 @@ def set_business_hours(
     return hours
 
 
-def clear_business_hours(*, department: Department, by: User | None) -> bool:
+def clear_business_hours(*, department: Department | None, by: User | None) -> bool:
     """Drop a department's own schedule so the desk's applies to it again. True when there
-    was one. The desk's own schedule is never dropped: PUT an empty one to open always."""
+    was one. With no department, the desk's own goes, and the desk is open always, as with
+    none stored (the API keeps its schedule: an empty one PUT there opens always)."""
     if by is not None:
         access.require_admin(by)
     with transaction.atomic():

@@ -1,9 +1,11 @@
 """The set-up pages: every model of the desk on ``setup_site``.
 
 Desk set-up (users, departments, business hours, channels, templates, contacts) is
-editable here. What happens in chats (chats, messages, comments, events, notifications,
-live connections) is history: it is shown read-only, because only the services may change
-it. Channel secrets are write-only and API tokens show no hash.
+editable here, written by the same services as the API (see ``admin_writes``); channels
+and templates are in ``admin_channels``, business hours in ``admin_hours``. What happens
+in chats (chats, messages, comments, events, notifications, live connections) is
+history: it is shown read-only, because only the services may change it. Channel
+secrets are write-only and API tokens show no hash.
 """
 
 from __future__ import annotations
@@ -11,18 +13,16 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
-from django.template.response import TemplateResponse
-from django.utils.html import format_html, format_html_join
 from django.utils.text import Truncator
 
+from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import ApiToken, Connection, User
-from chatdesk.accounts.services import apply_role_flags, user_changed
 from chatdesk.chats.models import (
     Chat,
     ChatEvent,
@@ -32,29 +32,20 @@ from chatdesk.chats.models import (
     Message,
     Notification,
 )
-from chatdesk.core import clock
-from chatdesk.core.errors import DeskError
+from chatdesk.flows import people, presence
 from chatdesk.providers.models import Channel, Template
-from chatdesk.providers.queries import webhook_url
-from chatdesk.providers.template_sync import sync_templates
-from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
+from chatdesk.routing import services as routing_services
+from chatdesk.routing.models import BusinessHours, Department
+from chatdesk.web.admin_channels import ChannelAdmin, TemplateAdmin
+from chatdesk.web.admin_hours import BusinessHoursAdmin
 from chatdesk.web.admin_site import setup_site
-from chatdesk.web.forms import (
-    CHANNEL_SECRETS,
-    ChannelAdminForm,
-    DeskUserChangeForm,
-    DeskUserCreationForm,
-)
+from chatdesk.web.admin_writes import WritesThroughServices, acting_user
+from chatdesk.web.forms import DeskUserChangeForm, DeskUserCreationForm
 
-DAYS = [
-    (0, "Monday"),
-    (1, "Tuesday"),
-    (2, "Wednesday"),
-    (3, "Thursday"),
-    (4, "Friday"),
-    (5, "Saturday"),
-    (6, "Sunday"),
-]
+# What the user form may change, as the service names it (the rest: departments,
+# presence and the password, below).
+USER_FIELDS = ("username", "role", "display_name", "capacity", "is_active")
+PERSONAL_FIELDS = ("first_name", "last_name", "email")
 
 
 def _short(text: str, length: int = 80) -> str:
@@ -92,10 +83,35 @@ class ReadOnlyInline(admin.TabularInline):
 # Users and departments
 
 
+def change_user(*, user: User, changes: account_services.UserChanges, by: User) -> User:
+    """The one place the set-up pages change a user (``update_user``'s signature): the
+    last-admin guard, the checks, and waiting chats handed to an agent with more room."""
+    return people.update_user(user=user, changes=changes, by=by)
+
+
+_password_changed_by: ContextVar[User | None] = ContextVar("password_changed_by", default=None)
+
+
+class DeskPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change password" page: a new password is set by the service."""
+
+    def save(self, commit: bool = True) -> Any:
+        by = _password_changed_by.get()
+        if not self.cleaned_data.get("set_usable_password", True) or by is None:
+            # Signing in by password turned off: the service has no such change.
+            return super().save(commit=commit)
+        return change_user(
+            user=self.user,
+            changes=account_services.UserChanges(password=self.cleaned_data["password1"]),
+            by=by,
+        )
+
+
 @admin.register(User, site=setup_site)
-class DeskUserAdmin(UserAdmin):
+class DeskUserAdmin(WritesThroughServices, UserAdmin):
     form = DeskUserChangeForm
     add_form = DeskUserCreationForm
+    change_password_form = DeskPasswordChangeForm
     list_display = (
         "username",
         "display_name",
@@ -149,27 +165,49 @@ class DeskUserAdmin(UserAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("departments")
 
+    def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
+        token = _password_changed_by.set(acting_user(request))
+        try:
+            return super().user_change_password(request, id, form_url)
+        finally:
+            _password_changed_by.reset(token)
+
     @admin.display(description="Departments")
     def department_list(self, obj: User) -> str:
         return ", ".join(d.name for d in obj.departments.all()) or "—"
 
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
-        # An admin demoted here must lose the set-up pages too.
-        apply_role_flags(obj)
-        if "presence" in form.changed_data:
-            obj.presence_changed_at = clock.now()
-        super().save_model(request, obj, form, change)
-
-    def save_related(
-        self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool
-    ) -> None:
-        super().save_related(request, form, formsets, change)
-        # With the departments saved: open sockets follow the change, in order.
-        user_changed(form.instance)
+        data = form.cleaned_data
+        by = acting_user(request)
+        if not change:
+            saved = people.create_user(
+                username=data["username"],
+                password=data["password1"] if data.get("set_usable_password") else None,
+                role=data["role"],
+                display_name=data.get("display_name") or "",
+                capacity=data.get("capacity"),
+                department_ids=[d.pk for d in data.get("departments") or ()],
+                by=by,
+            )
+        else:
+            changed = set(form.changed_data)
+            fields = {
+                name: data[name] for name in (*USER_FIELDS, *PERSONAL_FIELDS) if name in changed
+            }
+            departments = [d.pk for d in data["departments"]] if "departments" in changed else None
+            saved = change_user(
+                user=User.objects.get(pk=obj.pk),
+                changes=account_services.UserChanges(department_ids=departments, **fields),
+                by=by,
+            )
+            if "presence" in changed:
+                saved = presence.set_presence(user=saved, status=data["presence"])
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
 
 @admin.register(Department, site=setup_site)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(WritesThroughServices):
     list_display = ("name", "description", "member_count", "created_at")
     search_fields = ("name", "description")
     list_filter = ("created_at",)
@@ -181,215 +219,30 @@ class DepartmentAdmin(admin.ModelAdmin):
     def member_count(self, obj: Any) -> int:
         return int(obj.member_count)
 
-
-# Business hours
-
-
-class WeeklyIntervalForm(forms.ModelForm):
-    day = forms.TypedChoiceField(choices=DAYS, coerce=int)
-
-    class Meta:
-        model = WeeklyInterval
-        fields = ("day", "start", "end")
-
-
-class WeeklyIntervalInline(admin.TabularInline):
-    model = WeeklyInterval
-    form = WeeklyIntervalForm
-    extra = 0
-    verbose_name = "weekly opening interval"
-    verbose_name_plural = "Weekly opening hours (an end before the start runs past midnight)"
-
-
-class DatedExceptionInline(admin.TabularInline):
-    model = DatedException
-    extra = 0
-    fields = ("date", "closed", "start", "end")
-    verbose_name = "dated exception"
-    verbose_name_plural = "Dated exceptions (holidays: tick closed; special hours: start and end)"
-
-
-@admin.register(BusinessHours, site=setup_site)
-class BusinessHoursAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "department", "timezone", "interval_count", "updated_at")
-    list_filter = ("timezone", "department")
-    search_fields = ("department__name", "timezone")
-    list_select_related = ("department",)
-    inlines = (WeeklyIntervalInline, DatedExceptionInline)
-    readonly_fields = ("week_at_a_glance",)
-
-    @admin.display(description="The week at a glance")
-    def week_at_a_glance(self, obj: BusinessHours | None) -> str:
-        """A grid of the seven days by the hour, open hours shaded (saved intervals)."""
-        if obj is None or obj.pk is None:
-            return "Shown once the hours are saved."
-        return week_grid(list(obj.weekly.all()))
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessHours]:
-        return super().get_queryset(request).annotate(interval_count=Count("weekly"))
-
-    @admin.display(description="Weekly intervals", ordering="interval_count")
-    def interval_count(self, obj: Any) -> int:
-        return int(obj.interval_count)
-
-
-# Channels and templates
-
-
-def week_grid(intervals: list[WeeklyInterval]) -> str:
-    """An HTML table: a row per day, a cell per hour, shaded when open for any of it. An
-    interval whose end comes before its start runs past midnight into the next day."""
-    open_hours: set[tuple[int, int]] = set()
-    for interval in intervals:
-        start = interval.start.hour * 60 + interval.start.minute
-        end = interval.end.hour * 60 + interval.end.minute
-        if end <= start:
-            end += 24 * 60
-        for minute in range(start, end, 1):
-            day = (interval.day + minute // (24 * 60)) % 7
-            open_hours.add((day, (minute // 60) % 24))
-    header = format_html_join("", "<th scope='col'>{}</th>", ((f"{h:02d}",) for h in range(24)))
-    rows = format_html_join(
-        "",
-        "<tr><th scope='row'>{}</th>{}</tr>",
-        (
-            (
-                name,
-                format_html_join(
-                    "",
-                    "<td class='{}' title='{} {}:00'></td>",
-                    (
-                        ("open" if (day, hour) in open_hours else "closed", name, f"{hour:02d}")
-                        for hour in range(24)
-                    ),
-                ),
+    def save_model(
+        self, request: HttpRequest, obj: Department, form: ModelForm, change: bool
+    ) -> None:
+        data = form.cleaned_data
+        if not change:
+            saved = routing_services.create_department(
+                name=data["name"], description=data.get("description", ""), by=acting_user(request)
             )
-            for day, name in DAYS
-        ),
-    )
-    return format_html(
-        "<table class='week-grid' aria-label='Opening hours by day and hour'>"
-        "<thead><tr><td></td>{}</tr></thead><tbody>{}</tbody></table>",
-        header,
-        rows,
-    )
-
-
-_request_base: ContextVar[str] = ContextVar("request_base", default="")
-
-
-@admin.register(Channel, site=setup_site)
-class ChannelAdmin(admin.ModelAdmin):
-    form = ChannelAdminForm
-    list_display = ("name", "kind", "department", "is_active", "secrets_state", "created_at")
-    list_filter = ("kind", "is_active", "department")
-    search_fields = ("name",)
-    list_select_related = ("department",)
-    readonly_fields = ("webhook_to_paste",)
-    fieldsets = (
-        (None, {"fields": ("kind", "name", "department", "is_active")}),
-        (
-            "Webhook",
-            {
-                "fields": ("webhook_to_paste",),
-                "description": (
-                    "Paste this URL into Meta's app dashboard (WhatsApp → Configuration → "
-                    "Callback URL, with the verify token below) or into Twilio's number "
-                    "settings (A message comes in → Webhook, HTTP POST)."
-                ),
-            },
-        ),
-        ("Automatic replies", {"fields": ("out_of_hours_reply", "queue_reply", "end_keyword")}),
-        ("Provider settings", {"fields": ("config", "send_rate")}),
-        (
-            "Secrets",
-            {
-                "fields": tuple(CHANNEL_SECRETS),
-                "description": (
-                    "Secrets are write-only: they are never shown again. Leave a field blank "
-                    "to keep the stored value; type a new one to replace it."
-                ),
-            },
-        ),
-    )
-
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> Any:
-        # The address this admin reached us on, for the webhook URL when
-        # CHATDESK_PUBLIC_URL is not set (per request: the admin object is shared).
-        token = _request_base.set(request.build_absolute_uri("/"))
-        try:
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if isinstance(response, TemplateResponse):
-                response.render()  # while the address is known
-            return response
-        finally:
-            _request_base.reset(token)
-
-    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "send_rate" and field is not None:
-            # A form sent without the field (a script, an older page) keeps the stored rate,
-            # or the desk's default for a new channel; a blank one is refused by the model.
-            field.required = False
-        return field
-
-    @admin.display(description="Webhook URL")
-    def webhook_to_paste(self, obj: Channel | None) -> str:
-        if obj is None or obj.pk is None:
-            return "Shown once the channel is saved."
-        url = webhook_url(obj, request_base=_request_base.get())
-        return url or "None needed: the sandbox channel is driven from the simulator."
-
-    @admin.display(description="Secrets")
-    def secrets_state(self, obj: Channel) -> str:
-        """Which secrets the kind needs are missing: names only, never values."""
-        stored = obj.secrets if isinstance(obj.secrets, dict) else {}
-        needed = [name for name, (kind, _) in CHANNEL_SECRETS.items() if kind == obj.kind]
-        missing = [CHANNEL_SECRETS[name][1].lower() for name in needed if not stored.get(name)]
-        if not needed:
-            return "none needed"
-        return "missing " + ", ".join(missing) if missing else "all set"
-
-    actions = ["sync_templates_from_meta"]
-
-    @admin.action(description="Sync WhatsApp templates from Meta")
-    def sync_templates_from_meta(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
-        for channel in queryset:
-            try:
-                result = sync_templates(channel=channel, by=request.user)  # type: ignore[arg-type]
-            except DeskError as exc:
-                self.message_user(request, f"{channel.name}: {exc.detail}", messages.ERROR)
-                continue
-            self.message_user(
-                request,
-                f"{channel.name}: {result.created} new, {result.updated} updated, "
-                f"{result.unchanged} unchanged templates.",
-                messages.SUCCESS,
+        else:
+            saved = routing_services.update_department(
+                department=obj,
+                name=data["name"],
+                description=data.get("description", ""),
+                by=acting_user(request),
             )
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        # A filter on the secrets would answer "is the token X?" one guess at a time.
-        if lookup.split("__", 1)[0] == "secrets":
-            return False
-        return super().lookup_allowed(lookup, value, request)
+        obj.pk = saved.pk
+        obj.refresh_from_db()
 
 
-@admin.register(Template, site=setup_site)
-class TemplateAdmin(admin.ModelAdmin):
-    list_display = ("name", "language", "category", "status", "channel", "variables", "updated_at")
-    list_filter = ("status", "category", "language", "channel")
-    search_fields = ("name", "body", "provider_template_id")
-    list_select_related = ("channel",)
+# Business hours, channels and templates (in their own modules), in the index's order.
 
-    @admin.display(description="Variables")
-    def variables(self, obj: Template) -> int:
-        return obj.variable_count
+setup_site.register(BusinessHours, BusinessHoursAdmin)
+setup_site.register(Channel, ChannelAdmin)
+setup_site.register(Template, TemplateAdmin)
 
 
 # Contacts and chats

@@ -9,6 +9,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm, Use
 
 from chatdesk.accounts.models import MAX_CAPACITY, MIN_CAPACITY, User
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.queries import public_config
 
 # The secret of each form field, and the channel kind that uses it. Secrets are written
 # here and never read back: the inputs start empty, and an empty one keeps what is stored.
@@ -98,18 +99,19 @@ class ChannelAdminForm(forms.ModelForm):
                 )
         return cleaned
 
-    def save(self, commit: bool = True) -> Channel:
-        channel: Channel = super().save(commit=False)
-        secrets = dict(channel.secrets) if isinstance(channel.secrets, dict) else {}
+    def service_config(self, stored: Channel | None = None) -> dict[str, object]:
+        """The ``config`` to hand the channel services: the config typed here with the
+        secrets typed below. On a change, a key taken out of the config is dropped (the
+        services merge key by key) and a blank secret keeps the stored one."""
+        config: dict[str, object] = dict(self.cleaned_data.get("config") or {})
+        if stored is not None:
+            for key in public_config(stored):
+                config.setdefault(key, None)
         for name in CHANNEL_SECRETS:
             value = self.cleaned_data.get(name)
             if value:
-                secrets[name] = value
-        channel.secrets = secrets
-        if commit:
-            channel.save()
-            self.save_m2m()
-        return channel
+                config[name] = value
+        return config
 
 
 def _check_capacity(capacity: int | None) -> int | None:

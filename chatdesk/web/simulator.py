@@ -120,17 +120,33 @@ class PhoneScreen:
     signature: str
 
 
-def look_at_phone(
+def look_at_phone(*, channel: Channel, phone: str, since: str = "") -> PhoneScreen | None:
+    """What the customer's phone shows on ``channel``: the last messages with this desk,
+    oldest first. None when nothing changed since the screen signed ``since``. Only reads:
+    receipts go back from ``receive_on_phone``."""
+    states = queries.phone_message_states(channel, phone)
+    return _screen(channel, phone, states, {}, since)
+
+
+def receive_on_phone(
     *, channel: Channel, phone: str, looking: bool = True, since: str = ""
 ) -> PhoneScreen | None:
-    """What the customer's phone shows on ``channel``: the last messages with this desk,
-    oldest first. None when nothing changed since the screen signed ``since``.
-
-    The phone acts as a real one: a desk message the provider sent is delivered when the
-    phone gets it, and read on a later look while the screen is in view (``looking``); both
-    go back to the desk as status updates."""
+    """The phone acts as a real one, then shows its screen as ``look_at_phone`` does: a
+    desk message the provider sent is delivered when the phone gets it, and read on a
+    later look while the screen is in view (``looking``); both go back to the desk as
+    status updates, as a provider's receipts would."""
     states = queries.phone_message_states(channel, phone)
     moved = _receive_and_read(channel, states, looking=looking)
+    return _screen(channel, phone, states, moved, since)
+
+
+def _screen(
+    channel: Channel,
+    phone: str,
+    states: list[queries.PhoneMessageState],
+    moved: dict[int, str],
+    since: str,
+) -> PhoneScreen | None:
     signature = _signature(channel, phone, states, moved)
     if since and since == signature:
         return None

@@ -164,22 +164,36 @@ def simulator_send(request: HtmxRequest) -> HttpResponse:
     return response if error else trigger_client_event(response, SENT_EVENT)
 
 
-@never_cache
-@require_GET
-def simulator_conversation(request: HttpRequest) -> HttpResponse:
-    """The conversation fragment the page polls every second: 204 when nothing changed."""
-    channels, channel = _channels(request.GET.get("channel"))
+def _conversation(request: HttpRequest, params: Any, *, receive: bool) -> HttpResponse:
+    channels, channel = _channels(params.get("channel"))
     customer = _customer_of(request)
     if channel is None or customer is None:
         # The channel went away or the session ended: the page itself says what to do.
         return HttpResponseClientRefresh()
-    screen = simulator.look_at_phone(
-        channel=channel,
-        phone=customer.phone,
-        looking=request.GET.get("hidden") != "1",
-        since=request.GET.get("since", ""),
-    )
+    since = params.get("since", "")
+    if receive:
+        looking = params.get("hidden") != "1"
+        screen = simulator.receive_on_phone(
+            channel=channel, phone=customer.phone, looking=looking, since=since
+        )
+    else:
+        screen = simulator.look_at_phone(channel=channel, phone=customer.phone, since=since)
     if screen is None:
         return HttpResponse(status=204)
     context = _context(channels, channel, customer=customer, screen=screen)
     return render(request, "web/_simulator_conversation.html", context)
+
+
+@never_cache
+@require_GET
+def simulator_conversation(request: HttpRequest) -> HttpResponse:
+    """The conversation fragment, read only: 204 when nothing changed since ``since``."""
+    return _conversation(request, request.GET, receive=False)
+
+
+@never_cache
+@require_POST
+def simulator_receipts(request: HttpRequest) -> HttpResponse:
+    """What the page posts every second: the phone receives the desk's messages (and reads
+    them unless ``hidden``), then answers with the conversation, 204 when unchanged."""
+    return _conversation(request, request.POST, receive=True)

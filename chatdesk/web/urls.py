@@ -21,4 +21,5 @@ urlpatterns = [
         simulator_views.simulator_conversation,
         name="simulator-conversation",
     ),
+    path("simulator/receipts/", simulator_views.simulator_receipts, name="simulator-receipts"),
 ]

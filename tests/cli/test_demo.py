@@ -32,7 +32,7 @@ def test_demo_logins_sign_in(desk: Desk) -> None:
         import json
         from django.contrib.auth import authenticate
         from django.test import RequestFactory
-        from chatdesk.core.demo import USERS
+        from chatdesk.demo.loader import USERS
         sign_in = RequestFactory().post("/login/")
         print(json.dumps([bool(authenticate(sign_in, username=u.username, password=u.password))
                           for u in USERS]))

@@ -29,7 +29,7 @@ from chatdesk.chats.models import (
     TicketState,
 )
 from chatdesk.core import clock
-from chatdesk.core.demo import ADMIN_PASSWORD, DEMO_CHANNEL_NAME, USERS, describe, load_demo
+from chatdesk.demo.loader import ADMIN_PASSWORD, DEMO_CHANNEL_NAME, USERS, describe, load_demo
 from chatdesk.providers.models import Channel, ChannelKind, Template, TemplateStatus
 from chatdesk.routing.models import BusinessHours, Department
 

@@ -6,7 +6,7 @@ import signal
 
 from tests.processes import Desk, wait_for
 
-ENQUEUE = "from chatdesk.core.tasks import ping\nprint(ping.enqueue('hello').id)"
+ENQUEUE = "from chatdesk.ops.tasks import ping\nprint(ping.enqueue('hello').id)"
 
 
 def result_of(desk: Desk, task_id: str) -> list[str]:
@@ -14,7 +14,7 @@ def result_of(desk: Desk, task_id: str) -> list[str]:
         desk.query(
             f"""
             import json
-            from chatdesk.core.tasks import ping
+            from chatdesk.ops.tasks import ping
             result = ping.get_result({task_id!r})
             print(json.dumps([result.status, result.return_value if result.is_finished else None]))
             """

@@ -544,7 +544,7 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from chatdesk.core import sweeps
-    from chatdesk.core.management.commands import worker
+    from chatdesk.ops.management.commands import worker
 
     rounds: list[str] = []
     done = threading.Event()

@@ -254,6 +254,7 @@ PAGES: list[Row] = [
     R("POST", "simulator/identity/", "422 422 422 422 422"),
     R("POST", "simulator/send/", "302 302 302 302 302"),
     R("GET", "simulator/conversation/", "ok ok ok ok ok"),
+    R("POST", "simulator/receipts/", "ok ok ok ok ok"),
 ]
 
 # --- The set-up pages: every registered model's views ---------------------------------

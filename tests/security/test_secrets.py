@@ -26,8 +26,8 @@ from chatdesk.api.api import api
 from chatdesk.chats.models import Chat, Contact
 from chatdesk.chats.services.outbound import Reply
 from chatdesk.core import clock
-from chatdesk.core.redact import RedactSecretQueries
 from chatdesk.flows.outbound import send_message
+from chatdesk.ops.redact import RedactSecretQueries
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.tasks import deliver

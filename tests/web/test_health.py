@@ -24,12 +24,12 @@ def test_readyz_checks_the_database_and_the_channel_layer(client, db):
 
 
 def test_readyz_is_503_with_the_reason_when_the_channel_layer_fails(client, db, monkeypatch):
-    from chatdesk.core import views
+    from chatdesk.ops import health
 
     def no_layer() -> None:
         return None
 
-    monkeypatch.setattr(views, "get_channel_layer", no_layer)
+    monkeypatch.setattr(health, "get_channel_layer", no_layer)
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()

@@ -9,7 +9,7 @@ from typing import Any
 
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import BusinessHours, Department, WeeklyInterval
-from chatdesk.web.admin import week_grid
+from chatdesk.web.admin_hours import week_grid
 
 
 def open_cells(html: str) -> list[tuple[str, str]]:

@@ -64,8 +64,19 @@ def fragment(client: Client, channel: Channel, **params: str):
     )
 
 
+def look(client: Client, channel: Channel, **params: str):
+    """The page's poll: the phone looked at its screen (a POST, since receipts move the
+    desk's statuses)."""
+    token = csrf_token_of(client.get(f"/simulator/?channel={channel.pk}").content.decode())
+    return client.post(
+        "/simulator/receipts/",
+        {"channel": str(channel.pk), **params},
+        headers={**HTMX, "X-CSRFToken": token},
+    )
+
+
 def since_of(html: str) -> str:
-    match = re.search(r"""hx-vals='\{"since": "([0-9a-f]+)"\}'""", html)
+    match = re.search(r"""hx-vals='\{"since": "([0-9a-f]+)", "channel": "[0-9]+"\}'""", html)
     assert match, "the fragment carries no signature to poll with"
     return match.group(1)
 
@@ -392,24 +403,51 @@ def test_looking_at_the_phone_delivers_then_reads_the_desks_messages(sandbox, al
     client = as_customer()
 
     # The phone gets it: delivered, shown with two grey ticks.
-    html = fragment(client, sandbox).content.decode()
+    html = look(client, sandbox).content.decode()
     reply.refresh_from_db()
     assert reply.status == DeliveryStatus.DELIVERED and reply.delivered_at is not None
     assert 'aria-label="Delivered"' in html
     since = since_of(html)
 
     # A hidden tab does not read it.
-    assert fragment(client, sandbox, since=since, hidden="1").status_code == 204
+    assert look(client, sandbox, since=since, hidden="1").status_code == 204
     reply.refresh_from_db()
     assert reply.status == DeliveryStatus.DELIVERED
 
     # On screen at the next look: read, and the screen redraws with blue ticks.
-    response = fragment(client, sandbox, since=since)
+    response = look(client, sandbox, since=since)
     assert response.status_code == 200
     reply.refresh_from_db()
     assert reply.status == DeliveryStatus.READ and reply.read_at is not None
     assert 'aria-label="Read"' in response.content.decode()
+    assert look(client, sandbox, since=since_of(response.content.decode())).status_code == 204
+    # What the phone posted, a read-only look shows the same.
     assert fragment(client, sandbox, since=since_of(response.content.decode())).status_code == 204
+
+
+def test_reading_the_page_or_the_fragment_moves_no_status(sandbox, alice):
+    inbound = customer_says(sandbox, "Where is my parcel?", key="a" * 32)
+    reply = desk_replies(inbound.chat, "It left the warehouse today.", alice)
+    client = as_customer()
+    page = client.get(f"/simulator/?channel={sandbox.pk}")
+    assert page.status_code == 200 and "It left the warehouse today." in page.content.decode()
+    html = fragment(client, sandbox).content.decode()
+    assert 'aria-label="Sent"' in html
+    reply.refresh_from_db()
+    assert reply.status == DeliveryStatus.SENT and reply.delivered_at is None
+    # A GET to the receipts is refused; only the POST moves statuses.
+    assert client.get("/simulator/receipts/", {"channel": sandbox.pk}).status_code == 405
+    reply.refresh_from_db()
+    assert reply.status == DeliveryStatus.SENT
+
+
+def test_the_phones_receipts_need_the_csrf_token(sandbox, alice):
+    inbound = customer_says(sandbox, "Hi", key="b" * 32)
+    reply = desk_replies(inbound.chat, "Hello!", alice)
+    response = as_customer().post("/simulator/receipts/", {"channel": sandbox.pk}, headers=HTMX)
+    assert response.status_code == 403
+    reply.refresh_from_db()
+    assert reply.status == DeliveryStatus.SENT
 
 
 def test_a_queued_reply_reaches_the_phone_only_once_sent(sandbox, alice):
@@ -417,18 +455,21 @@ def test_a_queued_reply_reaches_the_phone_only_once_sent(sandbox, alice):
     Chat.objects.filter(pk=inbound.chat_id).update(agent=alice)
     queued = send_message(chat_id=inbound.chat_id, reply=Reply(text="On its way"), by=alice)
     client = as_customer()
-    html = fragment(client, sandbox).content.decode()
+    html = look(client, sandbox).content.decode()
     assert "On its way" not in html
     queued.refresh_from_db()
     assert queued.status == DeliveryStatus.QUEUED  # the phone never touches unsent messages
     assert deliver(queued.pk) == "sent"
-    assert "On its way" in fragment(client, sandbox, since=since_of(html)).content.decode()
+    assert "On its way" in look(client, sandbox, since=since_of(html)).content.decode()
 
 
 def test_the_fragment_reloads_the_page_when_the_session_has_no_customer(sandbox):
     response = Client().get("/simulator/conversation/", {"channel": sandbox.pk}, headers=HTMX)
     assert response.status_code == 200
     assert response["HX-Refresh"] == "true"
+    posted = Client().post("/simulator/receipts/", {"channel": sandbox.pk}, headers=HTMX)
+    assert posted.status_code == 200
+    assert posted["HX-Refresh"] == "true"
 
 
 # Several sandbox channels

@@ -98,8 +98,9 @@
     name.focus();
   });
 
-  // The poll says whether the customer can see the screen: a hidden tab receives messages
-  // (delivered) but does not read them.
+  // The poll (a POST: the phone's receipts move the desk's statuses) says whether the
+  // customer can see the screen: a hidden tab receives messages (delivered) but does not
+  // read them.
   document.addEventListener("htmx:configRequest", function (event) {
     var element = elementOf(event);
     if (element && element.id === "sim-conversation" && document.hidden) {

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk.core.supervise import Child, supervise
+from chatdesk.ops.processes import Child, supervise
 from tests.processes import is_alive, wait_for
 
 SLEEPER = """
@@ -84,7 +84,7 @@ def test_a_stop_signal_stops_every_child_and_exits_zero(tmp_path: Path, signum: 
     script = textwrap.dedent(
         f"""
         import sys
-        from chatdesk.core.supervise import Child, supervise
+        from chatdesk.ops.processes import Child, supervise
         sleeper = [sys.executable, "-c", {SLEEPER!r}]
         sys.exit(supervise([
             Child("first", [*sleeper, {str(first)!r}, "polite"]),

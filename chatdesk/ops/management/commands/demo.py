@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from chatdesk.core.demo import describe, load_demo
+from chatdesk.demo.loader import describe, load_demo
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from chatdesk.core.supervise import add_listen_arguments, serve_web
+from chatdesk.ops.processes import add_listen_arguments, serve_web
 
 
 class Command(BaseCommand):

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connections
 
-from chatdesk.core.demo import describe, load_demo
-from chatdesk.core.supervise import add_listen_arguments, desk_children, supervise
+from chatdesk.demo.loader import describe, load_demo
+from chatdesk.ops.processes import add_listen_arguments, desk_children, supervise
 
 
 class Command(BaseCommand):

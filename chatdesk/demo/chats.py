@@ -4,6 +4,11 @@ Something lands in every tab: open live chats, closed chats (closed by an agent 
 the contact), and tickets that are unassigned, assigned and closed; with inbound and
 outbound messages and their delivery statuses, a transfer, a template re-engagement,
 comments (one @-mentioning an agent, with its notification) and each chat's timeline.
+
+These rows are written directly, not through the inbound, routing and outbound services:
+they are history dated in the past (minutes to days before now), while the services
+stamp the present, route by who is online now and queue real sends. The set-up they
+stand on (people, channel, templates, hours) comes from the services in ``demo.loader``.
 """
 
 from __future__ import annotations

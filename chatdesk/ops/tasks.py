@@ -9,7 +9,7 @@ from django_tasks import task
 def ping(answer: str = "pong") -> str:
     """Touch nothing and return ``answer``: a health check for the task worker.
 
-    ``chatdesk shell -c "from chatdesk.core.tasks import ping; print(ping.enqueue().id)"``
+    ``chatdesk shell -c "from chatdesk.ops.tasks import ping; print(ping.enqueue().id)"``
     queues one; a running ``chatdesk worker`` marks it successful within a second or two.
     """
     return answer

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TextIO
 
-from chatdesk.core import redact
+from chatdesk.ops import redact
 
 ASGI_APPLICATION = "chatdesk.asgi:application"
 DEFAULT_HOST = "127.0.0.1"

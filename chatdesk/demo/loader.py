@@ -3,7 +3,10 @@
 Idempotent by natural keys: usernames, department names, the channel's name, a template's
 name and language, a contact's phone. What already exists is left as it is (passwords
 included), and the sample chats are seeded only while the demo channel has no chats.
-Everything happens in one transaction, with timestamps relative to now.
+Everything happens in one transaction, with timestamps relative to now. The set-up
+(people, departments, the channel, templates, hours, contacts) is written by the same
+services as the API and the set-up pages; the sample chats are history (see
+``demo.chats``).
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from datetime import date, time, timedelta
 from django.db import transaction
 
 from chatdesk.accounts.models import Presence, Role, User
-from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Contact
+from chatdesk.chats.services.contacts import upsert_contact
 from chatdesk.core import clock
-from chatdesk.core.demo_chats import seed_sample_chats
+from chatdesk.demo.chats import seed_sample_chats
+from chatdesk.flows.people import create_user
 from chatdesk.flows.presence import set_presence
 from chatdesk.providers.models import (
     Channel,
@@ -27,6 +31,7 @@ from chatdesk.providers.models import (
     TemplateCategory,
     TemplateStatus,
 )
+from chatdesk.providers.services import create_channel, create_template
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.routing.services import (
     DatedHours,
@@ -255,7 +260,7 @@ def _users(
 def _channel(created: Counter[str]) -> Channel:
     channel = Channel.objects.filter(kind=ChannelKind.SANDBOX, name=DEMO_CHANNEL_NAME).first()
     if channel is None:
-        channel = Channel.objects.create(kind=ChannelKind.SANDBOX, name=DEMO_CHANNEL_NAME)
+        channel = create_channel(kind=ChannelKind.SANDBOX, name=DEMO_CHANNEL_NAME, by=None)
         created["channel"] += 1
     return channel
 
@@ -263,13 +268,20 @@ def _channel(created: Counter[str]) -> Channel:
 def _templates(channel: Channel, created: Counter[str]) -> dict[str, Template]:
     found: dict[str, Template] = {}
     for spec in TEMPLATES:
-        template, is_new = Template.objects.get_or_create(
-            channel=channel,
-            name=spec.name,
-            language=TEMPLATE_LANGUAGE,
-            defaults={"category": spec.category, "status": spec.status, "body": spec.body},
-        )
-        created["template"] += is_new
+        template = Template.objects.filter(
+            channel=channel, name=spec.name, language=TEMPLATE_LANGUAGE
+        ).first()
+        if template is None:
+            template = create_template(
+                channel_id=channel.pk,
+                name=spec.name,
+                body=spec.body,
+                language=TEMPLATE_LANGUAGE,
+                category=spec.category,
+                status=spec.status,
+                by=None,
+            )
+            created["template"] += 1
         found[spec.name] = template
     return found
 
@@ -277,8 +289,10 @@ def _templates(channel: Channel, created: Counter[str]) -> dict[str, Template]:
 def _contacts(created: Counter[str]) -> dict[str, Contact]:
     found: dict[str, Contact] = {}
     for key, (phone, name) in CONTACTS.items():
-        contact, is_new = Contact.objects.get_or_create(phone=phone, defaults={"name": name})
-        created["contact"] += is_new
+        contact = Contact.objects.filter(phone=phone).first()
+        if contact is None:
+            contact = upsert_contact(phone=phone, name=name)
+            created["contact"] += 1
         found[key] = contact
     return found
 

@@ -7,8 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from chatdesk.accounts.models import Role
-from chatdesk.accounts.services import create_user
 from chatdesk.core.errors import DeskError
+from chatdesk.flows.people import create_user
 from chatdesk.routing.models import Department
 
 

@@ -1,1 +1,0 @@
-"""No tables of its own."""
