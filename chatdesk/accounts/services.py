@@ -27,6 +27,7 @@ from chatdesk.accounts.models import (
 from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, hash_token
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict
+from chatdesk.realtime import log as live_events
 from chatdesk.routing.models import Department
 
 TOKEN_PREFIX = "cd_"
@@ -359,9 +360,6 @@ def _drop_stale_connections() -> None:
 
 
 def _presence_changed(user: User, *, online: bool) -> None:
-    # Imported here: the live-event log builds on accounts, not the other way round.
-    from chatdesk.realtime import events as live_events
-
     live_events.presence_changed(user, online=online)
 
 
@@ -369,8 +367,6 @@ def user_changed(user: User) -> None:
     """Call inside the transaction that changed the user's role, departments or active
     flag: from that point in the order of live events, their open sockets receive what
     the changed user may see, and a deactivated user's sockets close."""
-    from chatdesk.realtime import events as live_events
-
     live_events.user_changed(user)
 
 

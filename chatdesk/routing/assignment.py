@@ -26,6 +26,7 @@ from django.db.models.functions import Coalesce
 
 from chatdesk.accounts.models import Presence, Role, User
 from chatdesk.accounts.queries import only_online
+from chatdesk.chats import access
 from chatdesk.chats.models import (
     Chat,
     ChatKind,
@@ -39,7 +40,7 @@ from chatdesk.chats.models import (
 )
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 from chatdesk.routing.hours import is_within_business_hours
 
@@ -133,7 +134,7 @@ def give_chat(
     """Hand the chat to the agent (a ticket becomes assigned), with its timeline event."""
     now = clock.now()
     previous = chat.agent_id
-    was_queue = live_events.queue_department(chat)
+    was_queue = access.queue_department(chat)
     chat.agent = agent
     chat.assigned_at = now
     chat.queued_at = None

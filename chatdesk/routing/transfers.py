@@ -21,7 +21,7 @@ from chatdesk.chats.models import (
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 from chatdesk.routing import assignment
 from chatdesk.routing.models import Department
@@ -210,7 +210,7 @@ def reopen_chat(*, chat_id: int, by: User) -> Chat:
                 f"The contact already has an open {chat.get_kind_display().lower()} on this "
                 "channel."
             )
-        was_queue = live_events.queue_department(chat)
+        was_queue = access.queue_department(chat)
         chat.status = ChatStatus.OPEN
         chat.closed_at = None
         chat.closed_by = None

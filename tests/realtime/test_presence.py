@@ -574,7 +574,7 @@ def test_the_worker_sweeps_outbox_presence_inactivity_unanswered_and_live_events
     from chatdesk.chats import counts as chat_counts
     from chatdesk.chats.services.lifecycle import close_inactive_chats
     from chatdesk.core.management.commands import worker
-    from chatdesk.realtime.events import prune_old_events, sequence_stragglers
+    from chatdesk.realtime.sequencer import prune_old_events, sequence_stragglers
     from chatdesk.routing.assignment import reassign_unanswered
 
     assert [fn for _, fn in worker.SWEEPS] == [

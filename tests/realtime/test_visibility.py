@@ -15,17 +15,17 @@ from django.test import Client
 
 from chatdesk.accounts.models import User
 from chatdesk.accounts.services import set_presence, user_changed
+from chatdesk.chats.access import Viewer, can_see, viewer_for, visible_events
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.chats.services.inbound import apply_status
 from chatdesk.chats.services.outbound import Reply, deliver, send_message
 from chatdesk.core import clock
 from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel, ChannelKind
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
 from chatdesk.realtime.hub import Hub, get_hub
 from chatdesk.realtime.models import EventType, LiveEvent
-from chatdesk.realtime.visibility import Viewer, can_see, viewer_for, visible_events
 from chatdesk.routing import transfers
 from chatdesk.routing.models import Department
 from tests.realtime.live import about_chats, connect, customer_writes, db, frames, run, types

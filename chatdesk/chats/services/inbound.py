@@ -36,7 +36,7 @@ from chatdesk.providers.base import (
     message_id_from_reference,
 )
 from chatdesk.providers.models import Channel, ChannelKind
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 from chatdesk.routing import assignment
 

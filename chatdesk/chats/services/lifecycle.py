@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from chatdesk.accounts.models import User
+from chatdesk.chats import access
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, ClosedBy, EventKind, TicketState
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 
 
@@ -15,7 +16,7 @@ def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
     locked = Chat.objects.select_for_update().get(pk=chat.pk)
     if locked.status == ChatStatus.CLOSED:
         return locked
-    was_queue = live_events.queue_department(locked)
+    was_queue = access.queue_department(locked)
     locked.status = ChatStatus.CLOSED
     locked.closed_at = clock.now()
     locked.closed_by = closed_by

@@ -40,20 +40,19 @@ from chatdesk.chats.models import (
     Direction,
     EventKind,
     Message,
-    TicketState,
 )
 from chatdesk.chats.services import timeline
 from chatdesk.chats.services.inbound import OPTED_OUT_REASON, reason_for
 from chatdesk.chats.window import CLOSED_WINDOW_REASON, contact_window
 from chatdesk.core import clock
-from chatdesk.core.errors import BadInput, Conflict, Forbidden
+from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.providers import pacing
 from chatdesk.providers.adapters import sms as sms_adapter
 from chatdesk.providers.base import Outbound, OutboundTemplate, SendError, reference_for
 from chatdesk.providers.http import provider_client
 from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
 from chatdesk.providers.registry import sender_for
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 
 log = logging.getLogger(__name__)
@@ -110,22 +109,7 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
 
 
 def _check_may_send(chat: Chat, by: User) -> None:
-    live = chat.kind == ChatKind.CHAT and chat.status == ChatStatus.OPEN
-    if live and chat.agent_id != by.pk:
-        raise Forbidden(
-            "Only the agent who holds a live chat can send into it; supervisors can add a "
-            "comment instead."
-        )
-    ticket = chat.kind == ChatKind.TICKET
-    if ticket and chat.ticket_state == TicketState.UNASSIGNED and not by.oversees:
-        raise Conflict("Accept the ticket before replying to it.")
-    if (
-        ticket
-        and chat.ticket_state == TicketState.ASSIGNED
-        and chat.agent_id != by.pk
-        and not by.oversees
-    ):
-        raise Forbidden("This ticket is assigned to another agent.")
+    access.check_may_send(by, chat)
 
 
 def _check_not_opted_out(chat: Chat) -> None:

@@ -17,7 +17,7 @@ from chatdesk.accounts.services import expire_presence
 from chatdesk.chats import counts as chat_counts
 from chatdesk.chats.services.lifecycle import close_inactive_chats
 from chatdesk.chats.services.outbound import recover_outbox
-from chatdesk.realtime.events import prune_old_events, sequence_stragglers
+from chatdesk.realtime.sequencer import prune_old_events, sequence_stragglers
 from chatdesk.routing.assignment import reassign_unanswered
 
 log = logging.getLogger(__name__)
