@@ -92,7 +92,7 @@ def heartbeat_every() -> float:
     return min(float(settings.CHATDESK_WS_HEARTBEAT), stale / 2)
 
 
-class EventsConsumer(AsyncJsonWebsocketConsumer):
+class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
     """Each open socket of a signed-in user is a Connection row, so the user is online
     while any of their sockets is (see accounts.services.connection_opened)."""
 

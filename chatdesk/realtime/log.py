@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
@@ -38,9 +38,8 @@ class ContactData(TypedDict):
     name: str
 
 
-class ChatData(TypedDict):
-    """``chat.created``, ``chat.assigned``, ``chat.closed``, ``chat.reopened``: the chat as
-    committed when the event was numbered, plus what the service added (who did it)."""
+class ChatFields(TypedDict):
+    """The chat as the REST API shows it, as committed when the event was numbered."""
 
     id: int
     kind: str
@@ -62,12 +61,18 @@ class ChatData(TypedDict):
     closed_by_user_id: int | None
     window_open: bool
     window_expires_at: str | None
-    # Added by the service that published the event:
-    by_id: NotRequired[int | None]
-    transfer: NotRequired[bool]
-    note: NotRequired[str]
-    reason: NotRequired[str]
-    from_queue: NotRequired[bool]
+
+
+class ChatData(ChatFields, total=False):
+    """``chat.created``, ``chat.assigned``, ``chat.closed``, ``chat.reopened``: the chat,
+    plus what the service that published the event added. (Optional keys by ``total``:
+    ``NotRequired`` is not seen in postponed annotations.)"""
+
+    by_id: int | None
+    transfer: bool
+    note: str
+    reason: str
+    from_queue: bool
 
 
 class TemplateUse(TypedDict):
@@ -137,6 +142,20 @@ class ViewerData(TypedDict):
 
 
 LiveData = ChatData | MessageData | CommentData | NotificationData | PresenceData | ViewerData
+
+# The ``data`` of each event type.
+DATA_OF: dict[str, type[LiveData]] = {
+    EventType.CHAT_CREATED: ChatData,
+    EventType.CHAT_ASSIGNED: ChatData,
+    EventType.CHAT_CLOSED: ChatData,
+    EventType.CHAT_REOPENED: ChatData,
+    EventType.MESSAGE_CREATED: MessageData,
+    EventType.MESSAGE_STATUS: MessageData,
+    EventType.COMMENT_CREATED: CommentData,
+    EventType.NOTIFICATION_CREATED: NotificationData,
+    EventType.PRESENCE_CHANGED: PresenceData,
+    EventType.USER_CHANGED: ViewerData,
+}
 
 
 class LiveFrame(TypedDict):

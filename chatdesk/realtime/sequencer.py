@@ -28,7 +28,7 @@ from chatdesk.chats.window import contact_window
 from chatdesk.core import clock
 from chatdesk.realtime import log as live_log
 from chatdesk.realtime import transport
-from chatdesk.realtime.log import ChatData, as_dict, when
+from chatdesk.realtime.log import ChatFields, as_dict, when
 from chatdesk.realtime.models import LiveEvent
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def _address(batch: list[LiveEvent]) -> None:
             event.data = {**chat_data(chat), **event.data}
 
 
-def chat_data(chat: Chat) -> ChatData:
+def chat_data(chat: Chat) -> ChatFields:
     """A ``chat.*`` event's data: the same fields the REST API returns for the chat."""
     contact = chat.contact
     window = contact_window(chat)

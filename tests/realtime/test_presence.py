@@ -28,7 +28,7 @@ from chatdesk.asgi import application
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Contact
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel
-from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, EventsConsumer
+from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, LiveEventsConsumer
 from chatdesk.routing.models import Department
 from tests.processes import Desk, free_port, get, wait_for
 
@@ -221,7 +221,7 @@ def test_ping_gets_pong_and_refreshes_the_connection(alice: User) -> None:
 def test_any_frame_refreshes_the_connection_and_bad_frames_are_ignored(
     alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(EventsConsumer, "seen_at_most_every", 0.0)
+    monkeypatch.setattr(LiveEventsConsumer, "seen_at_most_every", 0.0)
     token = account_services.issue_api_token(user=alice)
 
     async def scenario() -> None:
