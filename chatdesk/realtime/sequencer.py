@@ -13,7 +13,6 @@ transaction fewer. The realtime app installs both in ``log`` at start-up (``inst
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from typing import Any
 
@@ -30,8 +29,6 @@ from chatdesk.realtime import log as live_log
 from chatdesk.realtime import transport
 from chatdesk.realtime.log import ChatFields, as_dict, when
 from chatdesk.realtime.models import LiveEvent
-
-log = logging.getLogger(__name__)
 
 # Events numbered per sequencer transaction; more wait for the next round.
 BATCH = 500
@@ -59,7 +56,6 @@ _AUDIENCE = Subquery(
         audience=JSONObject(
             agent_id="agent_id",
             kind="kind",
-            status="status",
             ticket_state="ticket_state",
             department_id="department_id",
         )
