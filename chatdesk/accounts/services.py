@@ -33,7 +33,7 @@ from chatdesk.accounts.models import (
 from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, hash_token
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.routing.models import Department
 
 TOKEN_PREFIX = "cd_"

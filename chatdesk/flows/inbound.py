@@ -20,7 +20,7 @@ from chatdesk.chats.services import assignment, inbound
 from chatdesk.flows import outbound, queues
 from chatdesk.providers.base import InboundMessage, WebhookBatch
 from chatdesk.providers.models import Channel
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.routing import placement
 
 

@@ -40,7 +40,7 @@ from chatdesk.providers.base import Outbound, OutboundTemplate, SendError, refer
 from chatdesk.providers.http import provider_client
 from chatdesk.providers.models import ChannelKind
 from chatdesk.providers.registry import sender_for
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 
 log = logging.getLogger(__name__)

@@ -21,12 +21,12 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
 from chatdesk.accounts.queries import CONNECTION_STALE_AFTER, session_ends_at
+from chatdesk.chats.access import Viewer, viewer_for, visible_events
 from chatdesk.core import clock
 from chatdesk.flows import presence as presence_flow
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_log
 from chatdesk.realtime.heartbeats import refresher
 from chatdesk.realtime.hub import Hub, Overflow, Subscription, get_hub
-from chatdesk.realtime.visibility import Viewer, viewer_for, visible_events
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def parse_since(query_string: bytes) -> int | None:
 def _replay_plan(since: int) -> tuple[bool, int]:
     """(must the client resync?, the newest seq). Resync when events after ``since``
     were already forgotten, or ``since`` is newer than anything we ever numbered."""
-    first, last = live_events.log_bounds()
+    first, last = live_log.log_bounds()
     if last is None:
         return since > 0, 0
     assert first is not None
@@ -78,7 +78,7 @@ def _replay_batch(viewer: Viewer, after: int) -> list[tuple[int, str]]:
     return [
         (
             row.seq,
-            json.dumps(live_events.frame(live_events.as_dict(row)), separators=(",", ":")),
+            json.dumps(live_log.frame(live_log.as_dict(row)), separators=(",", ":")),
         )
         for row in rows
         if row.seq is not None
@@ -92,7 +92,7 @@ def heartbeat_every() -> float:
     return min(float(settings.CHATDESK_WS_HEARTBEAT), stale / 2)
 
 
-class EventsConsumer(AsyncJsonWebsocketConsumer):
+class LiveEventsConsumer(AsyncJsonWebsocketConsumer):
     """Each open socket of a signed-in user is a Connection row, so the user is online
     while any of their sockets is (see accounts.services.connection_opened)."""
 

@@ -10,7 +10,7 @@ import collections
 import contextlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import redis
@@ -18,10 +18,11 @@ import redis.asyncio as aioredis
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from chatdesk.realtime import events as live_events
+from chatdesk.chats.access import Viewer, can_see, viewer_from
+from chatdesk.realtime import log as live_log
 from chatdesk.realtime import transport
+from chatdesk.realtime.log import LiveEnvelope
 from chatdesk.realtime.models import EventType, LiveEvent
-from chatdesk.realtime.visibility import Viewer, can_see, viewer_from
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +90,13 @@ class Subscription:
         return len(self._frames)
 
 
-def _fetch_after(seq: int) -> list[dict[str, Any]]:
+def _fetch_after(seq: int) -> list[LiveEnvelope]:
     rows = LiveEvent.objects.filter(seq__gt=seq).order_by("seq")[:FETCH_BATCH]
-    return [live_events.as_dict(row) for row in rows]
+    return [live_log.as_dict(row) for row in rows]
 
 
 _fetch = database_sync_to_async(_fetch_after)
-_latest = database_sync_to_async(live_events.latest_seq)
+_latest = database_sync_to_async(live_log.latest_seq)
 _channel_name = database_sync_to_async(transport.channel_name)
 
 
@@ -173,7 +174,7 @@ class Hub:
         for department_id in viewer.department_ids:
             _discard(self._by_department, department_id, subscription)
 
-    def _candidates(self, event: dict[str, Any]) -> Iterable[Subscription]:
+    def _candidates(self, event: Mapping[str, Any]) -> Iterable[Subscription]:
         """The connections that may see ``event`` (``can_see`` still decides): a superset
         of them, found through the index rather than by asking every connection."""
         if event.get("user_id") is not None:
@@ -266,7 +267,7 @@ class Hub:
                 if len(batch) < FETCH_BATCH:
                     break
 
-    async def _offer_all(self, events: Iterable[dict[str, Any]]) -> None:
+    async def _offer_all(self, events: Iterable[Mapping[str, Any]]) -> None:
         """Offer in order, letting the connections' senders run every few events: a
         burst (a long read of the log) flows through the buffers instead of filling them,
         so only a client that really stops reading overflows."""
@@ -277,7 +278,7 @@ class Hub:
             if count % chunk == 0:
                 await asyncio.sleep(0)
 
-    def _offer(self, event: dict[str, Any]) -> None:
+    def _offer(self, event: Mapping[str, Any]) -> None:
         self.last = event["seq"]
         if event["type"] == EventType.USER_CHANGED:
             self._readdress(viewer_from(event["data"]))
@@ -286,7 +287,7 @@ class Hub:
         for subscription in self._candidates(event):
             if can_see(subscription.viewer, event):
                 if text is None:
-                    text = json.dumps(live_events.frame(event), separators=(",", ":"))
+                    text = json.dumps(live_log.frame(event), separators=(",", ":"))
                 subscription.offer(event["seq"], text)
 
     def _readdress(self, viewer: Viewer) -> None:

@@ -31,7 +31,7 @@ class LiveEvent(models.Model):
     reader that sees event N has every event before it.
 
     Who may receive it is stored beside it (the same rule serves replay from this table
-    and live delivery from memory; see ``realtime.visibility``):
+    and live delivery from memory; see ``chats.access``):
 
     - ``user_id`` set: that user alone (a notification);
     - otherwise ``everyone``: every signed-in user (presence);

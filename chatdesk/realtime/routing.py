@@ -2,8 +2,8 @@
 
 from django.urls import path
 
-from chatdesk.realtime.consumers import EventsConsumer
+from chatdesk.realtime.consumers import LiveEventsConsumer
 
 websocket_urlpatterns = [
-    path("ws/events", EventsConsumer.as_asgi()),
+    path("ws/events", LiveEventsConsumer.as_asgi()),
 ]

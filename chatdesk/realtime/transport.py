@@ -16,18 +16,24 @@ import hashlib
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import redis
 from django.conf import settings
 from django.db import connection
 
-if TYPE_CHECKING:
-    from chatdesk.realtime.hub import Hub
+from chatdesk.realtime.log import LiveEnvelope
 
 log = logging.getLogger(__name__)
 
-_hubs: set[Hub] = set()
+
+class Receiver(Protocol):
+    """What the transport needs of a hub: a way in from any thread of this process."""
+
+    def deliver_threadsafe(self, message: dict[str, Any]) -> None: ...
+
+
+_hubs: set[Receiver] = set()
 _hubs_lock = threading.Lock()
 _redis: redis.Redis | None = None
 _redis_lock = threading.Lock()
@@ -40,12 +46,12 @@ def channel_name() -> str:
     return "chatdesk.events." + hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
-def register(hub: Hub) -> None:
+def register(hub: Receiver) -> None:
     with _hubs_lock:
         _hubs.add(hub)
 
 
-def unregister(hub: Hub) -> None:
+def unregister(hub: Receiver) -> None:
     with _hubs_lock:
         _hubs.discard(hub)
 
@@ -60,8 +66,8 @@ def _client() -> redis.Redis:
         return _redis
 
 
-def broadcast(events: list[dict[str, Any]]) -> None:
-    """Hand numbered events (``events.as_dict``) to every hub. Never raises: the event
+def broadcast(events: list[LiveEnvelope]) -> None:
+    """Hand numbered events (``log.as_dict``) to every hub. Never raises: the event
     is safe in the log, and hubs read the log when a message goes astray."""
     _send({"events": events})
 

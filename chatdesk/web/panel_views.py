@@ -20,7 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from chatdesk.accounts.models import Role, User
+from chatdesk.accounts.models import User
 from chatdesk.chats import access, queries
 from chatdesk.chats.models import (
     Chat,
@@ -31,7 +31,6 @@ from chatdesk.chats.models import (
     ContactOptOut,
     Message,
     Notification,
-    TicketState,
 )
 from chatdesk.chats.services import comments as comment_services
 from chatdesk.chats.services import notifications as notification_services
@@ -42,7 +41,7 @@ from chatdesk.core.errors import DeskError, Forbidden, NotFound
 from chatdesk.flows import lifecycle
 from chatdesk.flows import outbound as outbound_flow
 from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.web.views import role_required
 
 SIGNED_IN = "Sign in to see chats."
@@ -151,7 +150,7 @@ def composer_for(
     chose_template: bool = False,
 ) -> Composer:
     try:
-        outbound._check_may_send(chat, user)
+        access.check_may_send(user, chat)
     except DeskError as refusal:
         note = SUPERVISOR_NOTE if isinstance(refusal, Forbidden) and _is_live(chat) else ""
         return Composer(chat=chat, may_send=False, note=note or refusal.detail)
@@ -232,15 +231,9 @@ def comment_rows(chat: Chat) -> list[CommentRow]:
 
 
 def mentionable_users(chat: Chat, *, by: User, term: str) -> list[User]:
-    """Active users, besides ``by``, who may see the chat (the rule of access.visible_chats,
-    for many users at once), whose username or name starts with ``term``."""
-    may_see = Q(role__in=[Role.SUPERVISOR, Role.ADMIN]) | Q(is_superuser=True)
-    if chat.agent_id is not None:
-        may_see |= Q(pk=chat.agent_id)
-    unassigned = chat.kind == ChatKind.TICKET and chat.ticket_state == TicketState.UNASSIGNED
-    if unassigned and chat.department_id is not None:
-        may_see |= Q(departments=chat.department_id)
-    users = User.objects.filter(may_see, is_active=True).exclude(pk=by.pk)
+    """Active users, besides ``by``, who may see the chat (``access.users_who_may_see``),
+    whose username or name starts with ``term``."""
+    users = access.users_who_may_see(chat).exclude(pk=by.pk)
     term = term.strip().lstrip("@")
     if term:
         users = users.filter(

@@ -25,7 +25,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Message
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import LiveEvent
 
 View = Callable[..., HttpResponse]

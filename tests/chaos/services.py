@@ -455,7 +455,7 @@ def visible_seqs(desk: Desk, setup: Setup, *, upto: int) -> dict[str, list[int]]
         f"""
         import json
         from chatdesk.accounts.models import User
-        from chatdesk.realtime.visibility import viewer_for, visible_events
+        from chatdesk.chats.access import viewer_for, visible_events
 
         seen = {{}}
         for name, pk in {ids!r}.items():

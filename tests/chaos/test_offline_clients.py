@@ -22,13 +22,14 @@ import time_machine
 from django.test import Client
 
 from chatdesk.accounts.models import User
+from chatdesk.chats.access import viewer_for, visible_events
 from chatdesk.chats.models import Chat
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.core import clock
 from chatdesk.flows import lifecycle as transfers
 from chatdesk.providers.models import Channel
-from chatdesk.realtime import events as live_events
-from chatdesk.realtime.visibility import viewer_for, visible_events
+from chatdesk.realtime import log as live_events
+from chatdesk.realtime import sequencer
 from tests.conftest import ApiClient
 from tests.realtime.live import connect, customer_writes, db, frames, frames_until, run
 
@@ -235,7 +236,7 @@ def test_an_absence_longer_than_the_retention_resyncs_to_what_a_fresh_load_shows
         await stay_away(desk, seconds=0, at_least=AT_LEAST)
         newest = await db(live_events.latest_seq)
         with time_machine.travel(clock.now() + timedelta(days=8)):
-            pruned = await db(live_events.prune_old_events)
+            pruned = await db(sequencer.prune_old_events)
         assert pruned >= newest - last - 1 > 0
 
         back = await connect(user, since=last)

@@ -189,7 +189,7 @@ def visible_log(desk: Desk, setup: DeskSetup, *, after: int) -> list[tuple[int, 
         f"""
         import json
         from chatdesk.accounts.models import User
-        from chatdesk.realtime.visibility import viewer_for, visible_events
+        from chatdesk.chats.access import viewer_for, visible_events
 
         sam = User.objects.get(pk={setup.supervisor_id})
         rows = visible_events(viewer_for(sam)).filter(seq__gt={after}).order_by("seq")
@@ -200,7 +200,7 @@ def visible_log(desk: Desk, setup: DeskSetup, *, after: int) -> list[tuple[int, 
 
 
 def latest_seq(desk: Desk) -> int:
-    seq: int = desk.query("from chatdesk.realtime.events import latest_seq\nprint(latest_seq())")
+    seq: int = desk.query("from chatdesk.realtime.log import latest_seq\nprint(latest_seq())")
     return seq
 
 

@@ -25,7 +25,8 @@ from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.tasks import deliver
 from chatdesk.providers.tasks import sweep_outbox as recover_outbox
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
+from chatdesk.realtime import sequencer
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.routing.models import Department
 from chatdesk.routing.services import Interval, set_business_hours
@@ -742,7 +743,7 @@ def test_the_sweep_numbers_and_sends_events_a_dead_process_left_unnumbered(
 
     def sweep_later() -> int:
         with time_machine.travel(clock.now() + timedelta(seconds=5)):
-            return live_events.sequence_stragglers()
+            return sequencer.sequence_stragglers()
 
     async def scenario() -> None:
         # Connected first: opening a socket publishes presence, and any sequencer numbers
@@ -750,7 +751,7 @@ def test_the_sweep_numbers_and_sends_events_a_dead_process_left_unnumbered(
         to_alice, to_bob, to_sam = await connect_all(alice, bob, sam)
         await frames(to_sam)
         last, left, fresh = await db(die_before_numbering)
-        assert await db(live_events.sequence_stragglers) == 3
+        assert await db(sequencer.sequence_stragglers) == 3
         got = await chat_frames(to_alice, 3)
         assert [frame["seq"] for frame in got] == [last + 1, last + 2, last + 3]
         assert types(got) == ["message.created", "message.created", "chat.closed"]
@@ -794,9 +795,9 @@ def test_pruning_keeps_the_newest_and_what_is_within_retention_then_since_resync
     newest = live_events.latest_seq()
     assert 0 < old < newest - 1
 
-    assert live_events.prune_old_events() == old
+    assert sequencer.prune_old_events() == old
     assert live_events.log_bounds() == (old + 1, newest)
-    assert live_events.prune_old_events() == 0  # nothing more is past the retention
+    assert sequencer.prune_old_events() == 0  # nothing more is past the retention
 
     async def replay(since: int) -> list[Frame]:
         communicator = await connect(sam, since=since)
@@ -815,7 +816,7 @@ def test_pruning_keeps_the_newest_and_what_is_within_retention_then_since_resync
     # the current seq, so numbering goes on from there.
     with time_machine.travel(now + timedelta(days=30), tick=False):
         before = live_events.latest_seq()
-        assert live_events.prune_old_events() == before - 1 - old
+        assert sequencer.prune_old_events() == before - 1 - old
         assert live_events.log_bounds() == (before, before)
 
     async def after_the_second_prune() -> None:

@@ -10,7 +10,8 @@ from django.db import transaction
 
 from chatdesk.accounts.models import User
 from chatdesk.providers.models import Channel
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
+from chatdesk.realtime import sequencer
 from chatdesk.realtime.models import LiveEvent
 from tests.realtime.live import (
     about_chats,
@@ -114,7 +115,7 @@ def test_since_older_than_the_log_gets_resync_first(
 ) -> None:
     for n in range(3):
         customer_writes(sandbox, f"+2782000001{n}", "hello")
-    live_events.sequence_pending()
+    sequencer.sequence_pending()
     LiveEvent.objects.filter(seq__lte=2).delete()  # forgotten, as if past the retention
 
     async def scenario() -> None:

@@ -29,7 +29,7 @@ from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Contact
 from chatdesk.core import clock
 from chatdesk.flows import presence as presence_flow
 from chatdesk.providers.models import Channel
-from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, EventsConsumer
+from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, LiveEventsConsumer
 from chatdesk.routing.models import Department
 from tests.processes import Desk, free_port, get, wait_for
 
@@ -222,7 +222,7 @@ def test_ping_gets_pong_and_refreshes_the_connection(alice: User) -> None:
 def test_any_frame_refreshes_the_connection_and_bad_frames_are_ignored(
     alice: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(EventsConsumer, "seen_at_most_every", 0.0)
+    monkeypatch.setattr(LiveEventsConsumer, "seen_at_most_every", 0.0)
     token = account_services.issue_api_token(user=alice)
 
     async def scenario() -> None:
@@ -583,7 +583,7 @@ def test_the_worker_sweeps_outbox_presence_inactivity_unanswered_and_live_events
     from chatdesk.flows.presence import expire_presence
     from chatdesk.flows.queues import reassign_unanswered
     from chatdesk.providers.tasks import sweep_outbox
-    from chatdesk.realtime.events import prune_old_events, sequence_stragglers
+    from chatdesk.realtime.sequencer import prune_old_events, sequence_stragglers
 
     assert [sweep.run for sweep in sweeps.registered()] == [
         sweep_outbox,

@@ -15,6 +15,7 @@ from django.test import Client
 
 from chatdesk.accounts.models import User
 from chatdesk.accounts.services import user_changed
+from chatdesk.chats.access import Viewer, can_see, viewer_for, visible_events
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.chats.services.inbound import apply_status
 from chatdesk.chats.services.outbound import Reply
@@ -25,11 +26,10 @@ from chatdesk.flows.presence import set_presence
 from chatdesk.providers.base import StatusUpdate
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.tasks import deliver
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
 from chatdesk.realtime.hub import Hub, get_hub
 from chatdesk.realtime.models import EventType, LiveEvent
-from chatdesk.realtime.visibility import Viewer, can_see, viewer_for, visible_events
 from chatdesk.routing.models import Department
 from tests.realtime.live import about_chats, connect, customer_writes, db, frames, run, types
 from tests.realtime.test_event_types import (

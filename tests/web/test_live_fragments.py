@@ -17,7 +17,7 @@ from chatdesk.core import clock
 from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType, LiveEvent
 
 HTMX = {"HX-Request": "true"}

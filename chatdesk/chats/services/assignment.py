@@ -23,7 +23,7 @@ from chatdesk.chats.models import (
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 from chatdesk.routing import transfers
 from chatdesk.routing.models import Department
@@ -47,7 +47,7 @@ def give_chat(
     ``kind`` is assigned, transferred or ticket_accepted."""
     now = clock.now()
     previous = chat.agent_id
-    was_queue = live_events.queue_department(chat)
+    was_queue = access.queue_department(chat)
     chat.agent = agent
     chat.assigned_at = now
     chat.queued_at = None

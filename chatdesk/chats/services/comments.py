@@ -14,7 +14,7 @@ from chatdesk.chats.models import Chat, Comment, Notification, NotificationKind
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 
 MAX_BODY = 4000
 
@@ -99,9 +99,5 @@ def _mentionable(chat: Chat, names: list[tuple[str, str]], *, by: User) -> list[
         user = found.get(written.lower()) or found.get(bare.lower())
         if user is not None and user.pk != by.pk:
             named[user.pk] = user
-    # Who may see a chat is decided in access.py alone: one small query per named user.
-    return [
-        named[pk]
-        for pk in sorted(named)
-        if access.visible_chats(named[pk]).filter(pk=chat.pk).exists()
-    ]
+    may_see = set(access.users_who_may_see(chat).filter(pk__in=named).values_list("pk", flat=True))
+    return [named[pk] for pk in sorted(named) if pk in may_see]

@@ -34,7 +34,7 @@ from chatdesk.providers.base import (
 )
 from chatdesk.providers.delivery import reason_for
 from chatdesk.providers.models import Channel
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 from chatdesk.routing import placement
 

@@ -16,7 +16,7 @@ from chatdesk.chats.models import Chat, ChatKind, ChatStatus, ClosedBy, TicketSt
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import Conflict, Forbidden
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 
 
@@ -25,7 +25,7 @@ def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
     locked = Chat.objects.select_for_update().get(pk=chat.pk)
     if locked.status == ChatStatus.CLOSED:
         return locked
-    was_queue = live_events.queue_department(locked)
+    was_queue = access.queue_department(locked)
     locked.status = ChatStatus.CLOSED
     locked.closed_at = clock.now()
     locked.closed_by = closed_by
@@ -95,7 +95,7 @@ def reopen_chat(*, chat_id: int, by: User) -> Reopened:
                 f"The contact already has an open {chat.get_kind_display().lower()} on this "
                 "channel."
             )
-        was_queue = live_events.queue_department(chat)
+        was_queue = access.queue_department(chat)
         chat.status = ChatStatus.OPEN
         chat.closed_at = None
         chat.closed_by = None

@@ -20,15 +20,14 @@ from chatdesk.chats.models import (
     DeliveryStatus,
     Direction,
     Message,
-    TicketState,
 )
 from chatdesk.chats.services import timeline
 from chatdesk.chats.window import CLOSED_WINDOW_REASON, contact_window
 from chatdesk.core import clock
-from chatdesk.core.errors import BadInput, Conflict, Forbidden
+from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.providers.delivery import OPTED_OUT_REASON
 from chatdesk.providers.models import Template, TemplateStatus
-from chatdesk.realtime import events as live_events
+from chatdesk.realtime import log as live_events
 from chatdesk.realtime.models import EventType
 
 MAX_TEXT = 4096  # WhatsApp's limit for a text body
@@ -51,7 +50,7 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
         raise BadInput("Send either text or a template_id with its variables, not both.")
     with transaction.atomic():
         chat = access.chat_for(by, chat_id, for_update=True)
-        _check_may_send(chat, by)
+        access.check_may_send(by, chat)
         _check_not_opted_out(chat)
         now = clock.now()
         message = Message(
@@ -80,25 +79,6 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
         _note_reply(chat, by, message)
         live_events.message_event(EventType.MESSAGE_CREATED, message)
     return message
-
-
-def _check_may_send(chat: Chat, by: User) -> None:
-    live = chat.kind == ChatKind.CHAT and chat.status == ChatStatus.OPEN
-    if live and chat.agent_id != by.pk:
-        raise Forbidden(
-            "Only the agent who holds a live chat can send into it; supervisors can add a "
-            "comment instead."
-        )
-    ticket = chat.kind == ChatKind.TICKET
-    if ticket and chat.ticket_state == TicketState.UNASSIGNED and not by.oversees:
-        raise Conflict("Accept the ticket before replying to it.")
-    if (
-        ticket
-        and chat.ticket_state == TicketState.ASSIGNED
-        and chat.agent_id != by.pk
-        and not by.oversees
-    ):
-        raise Forbidden("This ticket is assigned to another agent.")
 
 
 def _check_not_opted_out(chat: Chat) -> None:
