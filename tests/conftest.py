@@ -1,7 +1,8 @@
 """Shared fixtures: the personas of every test.
 
 ``alice`` and ``bob`` are agents in Sales, ``dave`` is an agent in Support, ``sam``
-supervises, ``ada`` is the admin, ``carol`` is a customer.
+supervises, ``ada`` is the admin, ``carol`` is a customer. Their helpers live in
+``tests.support.personas``.
 """
 
 from __future__ import annotations
@@ -10,18 +11,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from chatdesk.accounts import services as account_services
-from chatdesk.accounts.models import Connection, Role, User
+from chatdesk.accounts.models import Role, User
 from chatdesk.chats.models import Contact
-from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import Department
+from tests.support.personas import ApiClient, make_online, make_user
 
-pytest_plugins = ["tests.fakes_plugin", "tests.processes"]
-
-PASSWORD = "correct-horse-battery"
+pytest_plugins = ["tests.support.fakes_plugin", "tests.support.processes"]
 
 
 @pytest.fixture
@@ -34,39 +32,29 @@ def support(db: Any) -> Department:
     return Department.objects.create(name="Support")
 
 
-def _user(username: str, role: str, *departments: Department, display_name: str = "") -> User:
-    return account_services.create_user(
-        username=username,
-        password=PASSWORD,
-        role=role,
-        display_name=display_name or username.title(),
-        department_ids=[d.pk for d in departments],
-    )
-
-
 @pytest.fixture
 def alice(sales: Department) -> User:
-    return _user("alice", Role.AGENT, sales, display_name="Alice Agent")
+    return make_user("alice", Role.AGENT, sales, display_name="Alice Agent")
 
 
 @pytest.fixture
 def bob(sales: Department) -> User:
-    return _user("bob", Role.AGENT, sales, display_name="Bob Agent")
+    return make_user("bob", Role.AGENT, sales, display_name="Bob Agent")
 
 
 @pytest.fixture
 def dave(support: Department) -> User:
-    return _user("dave", Role.AGENT, support, display_name="Dave Support")
+    return make_user("dave", Role.AGENT, support, display_name="Dave Support")
 
 
 @pytest.fixture
 def sam(db: Any) -> User:
-    return _user("sam", Role.SUPERVISOR, display_name="Sam Supervisor")
+    return make_user("sam", Role.SUPERVISOR, display_name="Sam Supervisor")
 
 
 @pytest.fixture
 def ada(db: Any) -> User:
-    return _user("ada", Role.ADMIN, display_name="Ada Admin")
+    return make_user("ada", Role.ADMIN, display_name="Ada Admin")
 
 
 @pytest.fixture
@@ -87,33 +75,6 @@ def token_for(db: Any) -> Callable[[User], str]:
     return make
 
 
-class ApiClient:
-    """A JSON client for /api/v1 that authenticates with a bearer token."""
-
-    def __init__(self, token: str | None) -> None:
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def _call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
-        url = "/api/v1" + path
-        func = getattr(self.client, method)
-        if method in {"get", "delete"}:
-            return func(url, query or None, headers=self.headers)
-        return func(url, body, content_type="application/json", headers=self.headers)
-
-    def get(self, path: str, **query: Any) -> Any:
-        return self._call("get", path, **query)
-
-    def post(self, path: str, body: Any = None) -> Any:
-        return self._call("post", path, body if body is not None else {})
-
-    def put(self, path: str, body: Any = None) -> Any:
-        return self._call("put", path, body if body is not None else {})
-
-    def patch(self, path: str, body: Any = None) -> Any:
-        return self._call("patch", path, body if body is not None else {})
-
-
 @pytest.fixture
 def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClient]:
     """``api_as(alice).get("/departments")``; ``api_as(None)`` is anonymous."""
@@ -122,24 +83,6 @@ def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClien
         return ApiClient(token_for(user) if user is not None else None)
 
     return make
-
-
-_connections = iter(range(1, 1_000_000))
-
-
-def make_online(user: User, *, capacity: int | None = None) -> User:
-    """The agent chose 'available' and has one live connection."""
-    user.presence = "available"
-    if capacity is not None:
-        user.capacity = capacity
-    user.save()
-    Connection.objects.create(
-        user=user,
-        channel_name=f"test.{user.pk}.{next(_connections)}",
-        opened_at=clock.now(),
-        last_seen_at=clock.now(),
-    )
-    return user
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ from chatdesk.providers.models import Channel
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.visibility import viewer_for, visible_events
 from chatdesk.routing import transfers
-from tests.conftest import ApiClient
-from tests.realtime.live import connect, customer_writes, db, frames, frames_until, run
+from tests.support.live import connect, customer_writes, db, frames, frames_until, run
+from tests.support.personas import ApiClient
 
 FULL = os.environ.get("CHATDESK_CHAOS_SCALE") == "full"
 AWAY_SECONDS = 30.0 if FULL else 2.0

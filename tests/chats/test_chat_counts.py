@@ -30,8 +30,8 @@ from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing import assignment
 from chatdesk.routing.models import Department
 from chatdesk.routing.transfers import Target, accept_tickets, assign_chat, close_chat, reopen_chat
-from tests.conftest import make_online
-from tests.routing.conftest import phone, write_in
+from tests.support.chats import phone, write_in
+from tests.support.personas import make_online
 
 Key = tuple[str, str, str | None, int | None, int | None]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.processes import Desk
+from tests.support.processes import Desk
 
 PASSWORD = "correct-horse-battery"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.processes import Desk
+from tests.support.processes import Desk
 
 
 def test_demo_twice_gives_the_same_rows(desk: Desk) -> None:

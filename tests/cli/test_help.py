@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.processes import Desk
+from tests.support.processes import Desk
 
 COMMANDS = {
     "run": ["--host", "--port", "--demo", "Ctrl-C"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.processes import Desk
+from tests.support.processes import Desk
 
 
 def test_migrate_creates_every_table_on_a_fresh_database(fresh_desk: Desk) -> None:

@@ -5,8 +5,17 @@ from __future__ import annotations
 import os
 import signal
 
-from tests.cli.test_worker import ENQUEUE, result_of
-from tests.processes import Desk, Started, command_line, free_port, get, group_members, wait_for
+from tests.support.processes import (
+    ENQUEUE,
+    Desk,
+    Started,
+    command_line,
+    free_port,
+    get,
+    group_members,
+    result_of,
+    wait_for,
+)
 
 
 def _children(run: Started) -> dict[str, int]:

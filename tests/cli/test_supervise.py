@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from chatdesk.core.supervise import Child, supervise
-from tests.processes import is_alive, wait_for
+from tests.support.processes import is_alive, wait_for
 
 SLEEPER = """
 import os, signal, sys, time

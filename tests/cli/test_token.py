@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import signal
 
-from tests.processes import Desk, free_port, get, wait_for
+from tests.support.processes import Desk, free_port, get, wait_for
 
 TOKEN = re.compile(r"cd_[A-Za-z0-9_-]{40,}\n")
 

@@ -4,22 +4,7 @@ from __future__ import annotations
 
 import signal
 
-from tests.processes import Desk, wait_for
-
-ENQUEUE = "from chatdesk.core.tasks import ping\nprint(ping.enqueue('hello').id)"
-
-
-def result_of(desk: Desk, task_id: str) -> list[str]:
-    return list(
-        desk.query(
-            f"""
-            import json
-            from chatdesk.core.tasks import ping
-            result = ping.get_result({task_id!r})
-            print(json.dumps([result.status, result.return_value if result.is_finished else None]))
-            """
-        )
-    )
+from tests.support.processes import ENQUEUE, Desk, result_of, wait_for
 
 
 def test_batch_worker_runs_what_is_queued(desk: Desk) -> None:

@@ -1,33 +1,25 @@
-"""Signed webhooks against the real views and database, and a census of every table."""
+"""Signed webhooks against the real views and database (a census of every table is in
+``tests.support.census``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.apps import apps
-from django.db import connection
 
-from tests.messaging.conftest import sms_channel, wa_channel
-
-__all__ = ["row_counts", "sms_channel", "wa_channel"]
+from chatdesk.providers.models import Channel
+from chatdesk.routing.models import Department
+from tests.support import webhooks
 
 
-def row_counts() -> dict[str, int]:
-    """How many rows every table of the project holds (one query): a refused request
-    changes none."""
-    models = [m for m in apps.get_models() if m._meta.managed and not m._meta.proxy]
-    tables = [connection.ops.quote_name(m._meta.db_table) for m in models]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {t})" for t in tables))
-        counts = cursor.fetchone()
-    return {m._meta.label: int(n) for m, n in zip(models, counts, strict=True)}
+@pytest.fixture
+def wa_channel(db: Any, sales: Department) -> Channel:
+    return webhooks.whatsapp_channel(sales)
 
 
-def changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
-    return {
-        label: (before[label], after[label]) for label in before if before[label] != after[label]
-    }
+@pytest.fixture
+def sms_channel(db: Any, sales: Department) -> Channel:
+    return webhooks.sms_channel(sales)
 
 
 @pytest.fixture(autouse=True)

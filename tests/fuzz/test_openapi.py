@@ -39,7 +39,7 @@ from chatdesk.chats.services.comments import add_comment
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind, Template
 from chatdesk.routing.models import Department
-from tests.fuzz.profile import FULL, FUZZ
+from tests.support.fuzz import FULL, FUZZ
 
 CHECKS = [
     not_a_server_error,

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatdesk.providers.adapters import sms, whatsapp
-from tests.fuzz.conftest import row_counts
-from tests.fuzz.profile import FUZZ
-from tests.messaging.conftest import (
+from tests.support.census import row_counts
+from tests.support.fuzz import FUZZ
+from tests.support.webhooks import (
     APP_SECRET,
     AUTH_TOKEN,
     post_whatsapp,

@@ -14,25 +14,15 @@ from chatdesk.chats.models import Chat, ContactOptOut, Message
 from chatdesk.chats.services.outbound import Reply, deliver, recover_outbox, send_message
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel, Template
-from tests.providers.fakes import Reply as FakeReply
-from tests.providers.fakes import graph_error
+from tests.support.chats import queued
+from tests.support.fakes import Reply as FakeReply
+from tests.support.fakes import graph_error
 
 pytestmark = pytest.mark.django_db
 
 QUICK = override_settings(
     CHATDESK_SEND_BACKOFF_BASE=0.01, CHATDESK_SEND_BACKOFF_CAP=0.02, CHATDESK_SEND_TIMEOUT=0.5
 )
-
-
-def queued(channel, contact, agent, text="Hello") -> Message:
-    chat = Chat.objects.create(
-        channel=channel,
-        contact=contact,
-        agent=agent,
-        created_at=clock.now(),
-        last_inbound_at=clock.now(),
-    )
-    return send_message(chat_id=chat.pk, reply=Reply(text=text), by=agent)
 
 
 def test_whatsapp_text_goes_out_as_meta_documents(wa_live, carol, alice, fake_graph):
@@ -195,7 +185,7 @@ def test_meta_131047_fails_with_the_window_reason(wa_live, carol, alice, fake_gr
 
 
 def test_twilio_21610_fails_and_opts_the_contact_out(sms_live, carol, alice, fake_twilio):
-    from tests.providers.fakes import twilio_error
+    from tests.support.fakes import twilio_error
 
     fake_twilio.queue((400, twilio_error(21610, "Attempt to send to unsubscribed recipient")))
     message = queued(sms_live, carol, alice)
@@ -206,7 +196,7 @@ def test_twilio_21610_fails_and_opts_the_contact_out(sms_live, carol, alice, fak
 
 
 def test_connection_refused_is_retried(sales, carol, alice):
-    from tests.providers.fakes import closed_port_url
+    from tests.support.fakes import closed_port_url
 
     channel = Channel.objects.create(
         kind="whatsapp",

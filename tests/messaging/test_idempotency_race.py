@@ -11,7 +11,7 @@ from django.test import Client
 from chatdesk.chats.models import Chat, ChatEvent, Contact, Message
 from chatdesk.chats.queries import with_unread
 from chatdesk.realtime.models import LiveEvent
-from tests.messaging.conftest import post_whatsapp, wa_payload, wa_text
+from tests.support.webhooks import post_whatsapp, wa_payload, wa_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

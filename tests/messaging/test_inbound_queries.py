@@ -24,8 +24,8 @@ from chatdesk.providers.models import Channel
 from chatdesk.realtime.models import LiveEvent
 from chatdesk.routing.models import Department
 from chatdesk.routing.services import DatedHours, Interval, set_business_hours
-from tests.messaging.conftest import post_whatsapp, wa_payload, wa_text
-from tests.routing.conftest import phone, write_in
+from tests.support.chats import phone, write_in
+from tests.support.webhooks import post_whatsapp, wa_payload, wa_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -23,8 +23,8 @@ from chatdesk.chats.services.outbound import Reply, deliver, send_message
 from chatdesk.core import clock
 from chatdesk.providers import pacing
 from chatdesk.providers.models import Channel, ChannelKind, SendPace
-from tests.conftest import ApiClient
-from tests.providers.fakes import FakeGraph
+from tests.support.fakes import FakeGraph
+from tests.support.personas import ApiClient
 
 ApiAs = Callable[[User | None], ApiClient]
 

@@ -20,11 +20,11 @@ from chatdesk.chats.models import Message
 from chatdesk.chats.services.outbound import Reply, backoff_delay, deliver, send_message
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel, SendPace
-from tests.conftest import ApiClient
-from tests.messaging.test_delivery import queued
-from tests.providers.fakes import FakeGraph, graph_error
-from tests.providers.fakes import Reply as FakeReply
-from tests.realtime.live import connect, customer_writes, db, frames, frames_until, run
+from tests.support.chats import queued
+from tests.support.fakes import FakeGraph, graph_error
+from tests.support.fakes import Reply as FakeReply
+from tests.support.live import connect, customer_writes, db, frames, frames_until, run
+from tests.support.personas import ApiClient
 
 ApiAs = Callable[[User | None], ApiClient]
 

@@ -12,7 +12,7 @@ from chatdesk.chats.models import Chat, Message
 from chatdesk.core import clock
 from chatdesk.providers.models import Template
 from chatdesk.providers.tasks import deliver_message
-from tests.messaging.conftest import post_whatsapp, wa_payload, wa_text
+from tests.support.webhooks import post_whatsapp, wa_payload, wa_text
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,7 @@ from django.test import Client, override_settings
 from chatdesk.chats.models import Chat, ChatEvent, ContactOptOut, DeliveryStatus, Direction, Message
 from chatdesk.core import clock
 from chatdesk.providers.adapters import sms
-from tests.messaging.conftest import AUTH_TOKEN, post_twilio, sent_message, sms_form
+from tests.support.webhooks import AUTH_TOKEN, post_twilio, sent_message, sms_form
 
 
 def test_inbound_sms_starts_a_chat_and_answers_empty_twiml(sms_channel):

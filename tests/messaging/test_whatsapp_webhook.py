@@ -19,7 +19,7 @@ from chatdesk.chats.models import (
     TicketState,
 )
 from chatdesk.core import clock
-from tests.messaging.conftest import (
+from tests.support.webhooks import (
     VERIFY_TOKEN,
     post_whatsapp,
     wa_payload,
@@ -234,7 +234,7 @@ def test_bad_signatures_are_refused_and_nothing_is_stored(wa_channel, signature)
 def test_a_single_tampered_byte_is_refused(wa_channel):
     body = json.dumps(wa_payload(wa_text("pay R100", "wamid.P"))).encode()
     from chatdesk.providers.adapters.whatsapp import signature_for
-    from tests.messaging.conftest import APP_SECRET
+    from tests.support.webhooks import APP_SECRET
 
     signature = signature_for(body, APP_SECRET)
     tampered = body.replace(b"R100", b"R900")

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.processes import Desk, wait_for
-from tests.providers.fakes import FakeGraph, graph_error
+from tests.support.fakes import FakeGraph, graph_error
+from tests.support.processes import Desk, wait_for
 
 pytestmark = pytest.mark.timeout(240)
 

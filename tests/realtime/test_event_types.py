@@ -9,13 +9,11 @@ does, is in test_visibility.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from channels.testing import WebsocketCommunicator
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Message, Notification
@@ -28,61 +26,31 @@ from chatdesk.realtime import events as live_events
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.routing.models import Department
 from chatdesk.routing.services import Interval, set_business_hours
-from tests.conftest import ApiClient
-from tests.providers.fakes import FakeGraph, graph_error
-from tests.realtime.live import (
-    about_chats,
+from tests.support.fakes import FakeGraph, graph_error
+from tests.support.live import (
+    ApiAs,
+    Frame,
+    Online,
+    assert_in_seq_order,
+    chat_frames,
     connect,
+    connect_all,
     customer_writes,
     db,
+    disconnect_all,
     frames,
     frames_until,
+    nothing,
+    phone,
     run,
     types,
 )
+from tests.support.personas import ApiClient
 
 realtime_db = pytest.mark.django_db(transaction=True)
 
-Frame = dict[str, Any]
-ApiAs = Callable[[User | None], ApiClient]
-Online = Callable[..., User]
-
-# What a client receives, and nothing more: never who else may see the event.
-FRAME_KEYS = {"seq", "type", "chat_id", "data"}
-
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-async def chat_frames(communicator: WebsocketCommunicator, count: int) -> list[Frame]:
-    """The next ``count`` frames that are not presence changes, then any more that arrive
-    before the socket goes quiet, so an extra frame fails the test's comparison."""
-    received = await frames_until(communicator, lambda got: len(about_chats(got)) >= count)
-    received = about_chats(received + await frames(communicator))
-    for frame in received:
-        assert set(frame) == FRAME_KEYS, frame
-    assert_in_seq_order(received)
-    return received
-
-
-async def nothing(communicator: WebsocketCommunicator) -> None:
-    """No frame but presence changes arrived (call it after a positive viewer got theirs:
-    the hub offers an event to every socket at once)."""
-    assert about_chats(await frames(communicator)) == []
-
-
-async def connect_all(*users: User) -> list[WebsocketCommunicator]:
-    return [await connect(user) for user in users]
-
-
-async def disconnect_all(*communicators: WebsocketCommunicator) -> None:
-    for communicator in communicators:
-        await communicator.disconnect()
-
-
-def assert_in_seq_order(received: list[Frame]) -> None:
-    seqs = [frame["seq"] for frame in received]
-    assert seqs == sorted(set(seqs)), seqs
 
 
 def when(value: str | None) -> datetime | None:
@@ -121,10 +89,6 @@ def api_get(client: ApiClient, path: str) -> Any:
 def api_message(client: ApiClient, chat_id: int, message_id: int) -> dict[str, Any]:
     page = api_get(client, f"/chats/{chat_id}/messages")
     return next(item for item in page["items"] if item["id"] == message_id)
-
-
-def phone(n: int) -> str:
-    return f"+2782555{n:04d}"
 
 
 def close_the_desk() -> None:

@@ -12,7 +12,7 @@ from chatdesk.accounts.models import User
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import events as live_events
 from chatdesk.realtime.models import LiveEvent
-from tests.realtime.live import (
+from tests.support.live import (
     about_chats,
     connect,
     customer_writes,

@@ -30,7 +30,7 @@ from chatdesk.core import clock
 from chatdesk.providers.models import Channel
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, EventsConsumer
 from chatdesk.routing.models import Department
-from tests.processes import Desk, free_port, get, wait_for
+from tests.support.processes import Desk, free_port, get, wait_for
 
 ORIGIN = (b"origin", b"http://localhost")
 realtime_db = pytest.mark.django_db(transaction=True)

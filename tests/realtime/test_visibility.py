@@ -10,7 +10,6 @@ import itertools
 import json
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chatdesk.accounts.models import User
@@ -28,16 +27,22 @@ from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.realtime.visibility import Viewer, can_see, viewer_for, visible_events
 from chatdesk.routing import transfers
 from chatdesk.routing.models import Department
-from tests.realtime.live import about_chats, connect, customer_writes, db, frames, run, types
-from tests.realtime.test_event_types import (
+from tests.support.live import (
     ApiAs,
-    Frame,
     Online,
+    about_chats,
     chat_frames,
+    connect,
     connect_all,
+    customer_writes,
+    db,
     disconnect_all,
+    frames,
+    frames_until_closed,
     nothing,
     phone,
+    run,
+    types,
 )
 
 realtime_db = pytest.mark.django_db(transaction=True)
@@ -260,26 +265,6 @@ def test_a_replay_from_the_start_is_exactly_what_each_user_may_see(
 
 
 # --- Changes to the user behind an open socket --------------------------------------------
-
-
-async def frames_until_closed(
-    communicator: WebsocketCommunicator, seconds: float
-) -> tuple[list[Frame], int | None]:
-    """What the server sent, then the close code, within ``seconds``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    received: list[Frame] = []
-    while True:
-        remaining = deadline - loop.time()
-        assert remaining > 0, f"the socket was still open after {seconds} s"
-        try:
-            output = await communicator.receive_output(timeout=remaining)
-        except TimeoutError:
-            raise AssertionError(f"the socket was still open after {seconds} s") from None
-        if output["type"] == "websocket.close":
-            return received, output.get("code")
-        if output["type"] == "websocket.send":
-            received.append(json.loads(output["text"]))
 
 
 async def until_the_socket_knows(user: User, departments: set[int]) -> None:

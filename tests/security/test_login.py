@@ -19,7 +19,7 @@ from django.test import Client
 
 from chatdesk.accounts.models import User
 from chatdesk.core import clock
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

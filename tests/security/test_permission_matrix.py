@@ -38,8 +38,8 @@ from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind, Template
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.web.admin_site import setup_site
-from tests.conftest import make_online
-from tests.realtime.live import connect, customer_writes, frames, run
+from tests.support.live import connect, customer_writes, frames, run
+from tests.support.personas import make_online
 
 ROLES = ("anonymous", "agent", "other_agent", "supervisor", "admin")
 

@@ -27,7 +27,7 @@ from websockets.typing import Origin
 from websockets.uri import parse_uri
 
 from chatdesk.providers.adapters import whatsapp
-from tests.processes import Desk, Started, free_port, get, wait_for
+from tests.support.processes import Desk, Started, free_port, get, wait_for
 
 APP_SECRET = "meta-app-secret"
 PHONE_NUMBER_ID = "106540352242922"

@@ -1,7 +1,7 @@
-"""Pytest fixtures for the fake provider servers (``tests/providers/fakes.py``).
+"""Pytest fixtures for the fake provider servers (``tests/support/fakes.py``).
 
 Any test package can use them once ``tests/conftest.py`` has
-``pytest_plugins = ["tests.fakes_plugin"]``.
+``pytest_plugins = ["tests.support.fakes_plugin"]``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.providers.fakes import FakeGraph, FakeTwilio
+from tests.support.fakes import FakeGraph, FakeTwilio
 
 
 @pytest.fixture

@@ -22,7 +22,13 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.scratch import CHATDESK, scratch_database, subprocess_env
+from tests.support.scratch import (
+    CHATDESK,
+    Template,
+    migrated_template,
+    scratch_database,
+    subprocess_env,
+)
 
 COMMAND_TIMEOUT = 120
 T = TypeVar("T")
@@ -185,6 +191,31 @@ class Desk:
                 os.kill(pid, signal.SIGKILL)
 
 
+# Code for ``Desk.python``: queue the ``ping`` task, print its id (see ``result_of``).
+ENQUEUE = "from chatdesk.core.tasks import ping\nprint(ping.enqueue('hello').id)"
+
+
+def result_of(desk: Desk, task_id: str) -> list[str]:
+    """[status, return value or None] of the task ``ENQUEUE`` queued."""
+    return list(
+        desk.query(
+            f"""
+            import json
+            from chatdesk.core.tasks import ping
+            result = ping.get_result({task_id!r})
+            print(json.dumps([result.status, result.return_value if result.is_finished else None]))
+            """
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def desk_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Template]:
+    """One migrated scratch database per session (per xdist worker), copied by ``desk``."""
+    with migrated_template(tmp_path_factory.mktemp("desk-template")) as template:
+        yield template
+
+
 @pytest.fixture
 def fresh_desk(tmp_path: Path) -> Iterator[Desk]:
     """A scratch database with nothing in it, not even the tables."""
@@ -195,7 +226,10 @@ def fresh_desk(tmp_path: Path) -> Iterator[Desk]:
 
 
 @pytest.fixture
-def desk(fresh_desk: Desk) -> Desk:
-    """A migrated scratch database."""
-    fresh_desk.migrate()
-    return fresh_desk
+def desk(tmp_path: Path, desk_template: Template) -> Iterator[Desk]:
+    """A migrated scratch database: a copy of the session's template, as ``chatdesk
+    migrate`` would leave it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    with scratch_database(tmp_path, desk_template) as url:
+        yield Desk(url=url, env=subprocess_env(url, tmp_path / "var"), home=home)

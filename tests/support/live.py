@@ -20,6 +20,7 @@ from chatdesk.chats.models import Message
 from chatdesk.chats.services.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
+from tests.support.personas import ApiClient
 
 ORIGIN = (b"origin", b"http://localhost")
 
@@ -102,3 +103,68 @@ def types(received: list[dict[str, Any]]) -> list[str]:
 def about_chats(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Without the presence changes that sockets opening and closing cause."""
     return [frame for frame in received if frame.get("type") != "presence.changed"]
+
+
+Frame = dict[str, Any]
+ApiAs = Callable[[User | None], ApiClient]
+Online = Callable[..., User]
+
+# What a client receives, and nothing more: never who else may see the event.
+FRAME_KEYS = {"seq", "type", "chat_id", "data"}
+
+
+async def chat_frames(communicator: WebsocketCommunicator, count: int) -> list[Frame]:
+    """The next ``count`` frames that are not presence changes, then any more that arrive
+    before the socket goes quiet, so an extra frame fails the test's comparison."""
+    received = await frames_until(communicator, lambda got: len(about_chats(got)) >= count)
+    received = about_chats(received + await frames(communicator))
+    for frame in received:
+        assert set(frame) == FRAME_KEYS, frame
+    assert_in_seq_order(received)
+    return received
+
+
+async def nothing(communicator: WebsocketCommunicator) -> None:
+    """No frame but presence changes arrived (call it after a positive viewer got theirs:
+    the hub offers an event to every socket at once)."""
+    assert about_chats(await frames(communicator)) == []
+
+
+async def connect_all(*users: User) -> list[WebsocketCommunicator]:
+    return [await connect(user) for user in users]
+
+
+async def disconnect_all(*communicators: WebsocketCommunicator) -> None:
+    for communicator in communicators:
+        await communicator.disconnect()
+
+
+def assert_in_seq_order(received: list[Frame]) -> None:
+    seqs = [frame["seq"] for frame in received]
+    assert seqs == sorted(set(seqs)), seqs
+
+
+async def frames_until_closed(
+    communicator: WebsocketCommunicator, seconds: float
+) -> tuple[list[Frame], int | None]:
+    """What the server sent, then the close code, within ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    received: list[Frame] = []
+    while True:
+        remaining = deadline - loop.time()
+        assert remaining > 0, f"the socket was still open after {seconds} s"
+        try:
+            output = await communicator.receive_output(timeout=remaining)
+        except TimeoutError:
+            raise AssertionError(f"the socket was still open after {seconds} s") from None
+        if output["type"] == "websocket.close":
+            return received, output.get("code")
+        if output["type"] == "websocket.send":
+            received.append(json.loads(output["text"]))
+
+
+def phone(n: int) -> str:
+    """A customer's number for the live-event tests (``tests.support.chats.phone`` is
+    another range)."""
+    return f"+2782555{n:04d}"

@@ -17,7 +17,7 @@ the credentials are checked (a request with the wrong credentials gets the provi
 authentication error and does not use up a scripted answer). With nothing scripted, the
 request succeeds.
 
-The pytest fixtures ``fake_graph`` and ``fake_twilio`` live in ``tests/fakes_plugin.py``.
+The pytest fixtures ``fake_graph`` and ``fake_twilio`` live in ``tests/support/fakes_plugin.py``.
 """
 
 from __future__ import annotations

@@ -36,9 +36,9 @@ from websockets.typing import Origin
 
 from bench.meta_payloads import text_webhook
 from chatdesk.providers.adapters import whatsapp
-from tests.processes import Desk, free_port, get, group_members, wait_for
-from tests.realtime.sockets import APP_SECRET, PHONE_NUMBER_ID
-from tests.scratch import CHATDESK, subprocess_env
+from tests.support.processes import Desk, free_port, get, group_members, wait_for
+from tests.support.scratch import CHATDESK, subprocess_env
+from tests.support.sockets import APP_SECRET, PHONE_NUMBER_ID
 
 # --- Scale -----------------------------------------------------------------------------
 
