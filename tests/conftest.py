@@ -8,6 +8,7 @@ supervises, ``ada`` is the admin, ``carol`` is a customer. Their helpers live in
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,16 @@ from chatdesk.routing.models import Department
 from tests.support.personas import ApiClient, make_online, make_user
 
 pytest_plugins = ["tests.support.fakes_plugin", "tests.support.processes"]
+
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (``make test``) the browser tests share one
+    worker, so one server and one Chromium serve them all."""
+    for item in items:
+        if item.path.is_relative_to(BROWSER_TESTS):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture

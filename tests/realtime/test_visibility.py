@@ -414,7 +414,7 @@ def test_an_event_committed_after_a_change_to_a_user_is_addressed_by_the_change(
             received, code = await frames_until_closed(to_subject, 5.0)
             assert code == CLOSE_UNAUTHENTICATED
         else:
-            received = await frames(to_subject, quiet=1.0)
+            received = await frames(to_subject)
         leaked = about_chats(received)
         assert leaked == [], f"{subject.username} received {types(leaked)} of a Sales ticket"
         await to_subject.disconnect()

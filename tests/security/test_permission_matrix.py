@@ -736,7 +736,7 @@ def test_live_event_groups_reach_each_role_as_the_matrix_says(
             ("admin", ada),
         ):
             socket = await connect(user, since=0)
-            received[role] = {g for f in await frames(socket, quiet=0.5) if (g := group(f))}
+            received[role] = {g for f in await frames(socket) if (g := group(f))}
             await socket.disconnect()
 
     run(scenario)

@@ -7,7 +7,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
@@ -20,9 +20,12 @@ from chatdesk.chats.models import Message
 from chatdesk.chats.services.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
+from tests.support.capture import Inbox
 from tests.support.personas import ApiClient
 
 ORIGIN = (b"origin", b"http://localhost")
+
+Frame = dict[str, Any]
 
 _ids = iter(range(1, 10_000_000))
 
@@ -53,15 +56,28 @@ async def connect(user: User, *, since: int | None = None) -> WebsocketCommunica
     return communicator
 
 
-async def frames(
-    communicator: WebsocketCommunicator, *, quiet: float = 0.3
-) -> list[dict[str, Any]]:
-    """Every frame that arrives until none has for ``quiet`` seconds."""
-    received = []
-    # receive_nothing waits without cancelling the app, as a timed-out receive_from would.
-    while not await communicator.receive_nothing(timeout=quiet, interval=0.02):
-        received.append(json.loads(await communicator.receive_from()))
-    return received
+PING = json.dumps({"type": "ping"})
+
+
+async def frames(communicator: WebsocketCommunicator, *, timeout: float = 10.0) -> list[Frame]:
+    """Every frame the server sends before it answers a ping sent now: "nothing else
+    arrives" without waiting out a quiet period. The server answers a ping only after a
+    database round trip, and the hub offers an event it was handed to every socket at
+    once, so whatever was committed (or replayed) before the ping arrives first."""
+    await communicator.send_to(text_data=PING)
+    received: list[Frame] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        remaining = deadline - loop.time()
+        assert remaining > 0, f"no pong within {timeout} s; received {received}"
+        try:
+            frame = json.loads(await communicator.receive_from(timeout=remaining))
+        except TimeoutError:
+            raise AssertionError(f"no pong within {timeout} s; received {received}") from None
+        if frame.get("type") == "pong":
+            return received
+        received.append(frame)
 
 
 async def frames_until(
@@ -105,7 +121,6 @@ def about_chats(received: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [frame for frame in received if frame.get("type") != "presence.changed"]
 
 
-Frame = dict[str, Any]
 ApiAs = Callable[[User | None], ApiClient]
 Online = Callable[..., User]
 
@@ -113,30 +128,39 @@ Online = Callable[..., User]
 FRAME_KEYS = {"seq", "type", "chat_id", "data"}
 
 
-async def chat_frames(communicator: WebsocketCommunicator, count: int) -> list[Frame]:
-    """The next ``count`` frames that are not presence changes, then any more that arrive
-    before the socket goes quiet, so an extra frame fails the test's comparison."""
-    received = await frames_until(communicator, lambda got: len(about_chats(got)) >= count)
-    received = about_chats(received + await frames(communicator))
+Listener: TypeAlias = WebsocketCommunicator | Inbox
+
+
+async def chat_frames(listener: Listener, count: int) -> list[Frame]:
+    """The next ``count`` frames that are not presence changes, then any more that arrived
+    (see ``frames``), so an extra frame fails the test's comparison. From a socket, or
+    from an inbox of ``tests.support.capture`` (fewer than ``count`` fails at once)."""
+    if isinstance(listener, Inbox):
+        received = about_chats(await listener.receive())
+        assert len(received) >= count, f"expected {count} frames; received {received}"
+    else:
+        received = await frames_until(listener, lambda got: len(about_chats(got)) >= count)
+        received = about_chats(received + await frames(listener))
     for frame in received:
         assert set(frame) == FRAME_KEYS, frame
     assert_in_seq_order(received)
     return received
 
 
-async def nothing(communicator: WebsocketCommunicator) -> None:
+async def nothing(listener: Listener) -> None:
     """No frame but presence changes arrived (call it after a positive viewer got theirs:
     the hub offers an event to every socket at once)."""
-    assert about_chats(await frames(communicator)) == []
+    received = await listener.receive() if isinstance(listener, Inbox) else await frames(listener)
+    assert about_chats(received) == []
 
 
 async def connect_all(*users: User) -> list[WebsocketCommunicator]:
     return [await connect(user) for user in users]
 
 
-async def disconnect_all(*communicators: WebsocketCommunicator) -> None:
-    for communicator in communicators:
-        await communicator.disconnect()
+async def disconnect_all(*listeners: Listener) -> None:
+    for listener in listeners:
+        await listener.disconnect()
 
 
 def assert_in_seq_order(received: list[Frame]) -> None:
