@@ -30,21 +30,30 @@ from tests.support.browser import (
     run,
     wait_until_up,
 )
-from tests.support.scratch import CHATDESK, scratch_database, subprocess_env
+from tests.support.scratch import (
+    CHATDESK,
+    FAST_HASHER,
+    Template,
+    scratch_database,
+    subprocess_env,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real Chat Desk server with the seed desk above, and a task worker beside it."""
+def server(tmp_path_factory: pytest.TempPathFactory, desk_template: Template) -> Iterator[Server]:
+    """A real Chat Desk server with the seed desk above (on a copy of the session's migrated
+    template), and a task worker beside it."""
     tmp = tmp_path_factory.mktemp("browser")
-    with scratch_database(tmp) as database_url, ExitStack() as running:
+    with scratch_database(tmp, desk_template) as database_url, ExitStack() as running:
         # The seed desk must not change under the tests: agents whose pages close are not
-        # handed over to others during the run.
-        env = subprocess_env(database_url, tmp / "var", CHATDESK_OFFLINE_GRACE="3600")
-        run([CHATDESK, "migrate", "--noinput"], env, tmp)
+        # handed over to others during the run. Every sign-in hashes a password: the fast
+        # hasher of the suite's settings.
+        env = subprocess_env(
+            database_url, tmp / "var", CHATDESK_OFFLINE_GRACE="3600", **FAST_HASHER
+        )
         run([CHATDESK, "shell", "-c", SEED], env, tmp)
         port = free_port()
         log_path = tmp / "server.log"
