@@ -18,6 +18,7 @@ from chatdesk.accounts.models import Role, User
 from chatdesk.chats.models import Contact
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import Department
+from tests.support import webhooks
 from tests.support.personas import ApiClient, make_online, make_user
 
 pytest_plugins = ["tests.support.fakes_plugin", "tests.support.processes"]
@@ -100,3 +101,36 @@ def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClien
 def online(db: Any) -> Callable[..., User]:
     """``online(alice, capacity=2)``: alice chose 'available' and has a live connection."""
     return make_online
+
+
+# --- Channels with known secrets (tests.support.webhooks signs the posts to them) --------
+
+
+@pytest.fixture
+def wa_channel(db: Any, sales: Department) -> Channel:
+    return webhooks.whatsapp_channel(sales)
+
+
+@pytest.fixture
+def sms_channel(db: Any, sales: Department) -> Channel:
+    return webhooks.sms_channel(sales)
+
+
+@pytest.fixture
+def wa_live(sales: Department, fake_graph: Any) -> Channel:
+    """A WhatsApp channel that sends to the fake Graph API on loopback."""
+    return webhooks.live_whatsapp_channel(sales, fake_graph)
+
+
+@pytest.fixture
+def sms_live(sales: Department, fake_twilio: Any) -> Channel:
+    """An SMS channel that sends to the fake Twilio API on loopback."""
+    return webhooks.live_sms_channel(sales, fake_twilio)
+
+
+@pytest.fixture
+def alice_on_duty(alice: User, online: Callable[..., User]) -> User:
+    """Alice (Sales, the channels' department) is online and available, so a new chat goes
+    to her: for tests about messages, not routing (tests/routing covers that). Autouse in
+    tests/webhooks and tests/fuzz; the message tests elsewhere ask for it by mark."""
+    return online(alice)

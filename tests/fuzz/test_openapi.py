@@ -10,7 +10,7 @@ judge whether the inputs schemathesis considers valid must be accepted: with ran
 valid request is mostly a 404 "not found", which they would report), the stateful checks
 (``use_after_free``, ``ensure_resource_availability``: the API deletes nothing but
 business hours, and they need link definitions the document does not declare), and
-``ignored_auth`` (tests/test_api_auth.py and the permission matrix cover access).
+``ignored_auth`` (tests/api/test_api_auth.py and the permission matrix cover access).
 """
 
 from __future__ import annotations

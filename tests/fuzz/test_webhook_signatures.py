@@ -1,5 +1,5 @@
 """A webhook whose signature is missing, wrong, cut short or off by one byte is refused
-with 403 and changes nothing, on every signed endpoint (tests/messaging covers the
+with 403 and changes nothing, on every signed endpoint (tests/webhooks covers the
 obvious cases; these are the near misses an attacker or a broken proxy produces)."""
 
 from __future__ import annotations

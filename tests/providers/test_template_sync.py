@@ -9,7 +9,8 @@ from chatdesk.core.errors import BadInput, Conflict, Forbidden
 from chatdesk.providers.models import Channel, Template
 from chatdesk.providers.template_sync import sync_templates
 
-pytestmark = pytest.mark.django_db
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("alice_on_duty")]
 
 
 @pytest.fixture

@@ -26,6 +26,9 @@ from chatdesk.providers.models import Channel, ChannelKind, SendPace
 from tests.support.fakes import FakeGraph
 from tests.support.personas import ApiClient
 
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = pytest.mark.usefixtures("alice_on_duty")
+
 ApiAs = Callable[[User | None], ApiClient]
 
 

@@ -12,7 +12,8 @@ import pytest
 from tests.support.fakes import FakeGraph, graph_error
 from tests.support.processes import Desk, wait_for
 
-pytestmark = pytest.mark.timeout(240)
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = [pytest.mark.timeout(240), pytest.mark.usefixtures("alice_on_duty")]
 
 SEED = """
 import json

@@ -26,6 +26,9 @@ from tests.support.fakes import Reply as FakeReply
 from tests.support.live import connect, customer_writes, db, frames, frames_until, run
 from tests.support.personas import ApiClient
 
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = pytest.mark.usefixtures("alice_on_duty")
+
 ApiAs = Callable[[User | None], ApiClient]
 
 QUICK = override_settings(

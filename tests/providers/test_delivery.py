@@ -18,7 +18,8 @@ from tests.support.chats import queued
 from tests.support.fakes import Reply as FakeReply
 from tests.support.fakes import graph_error
 
-pytestmark = pytest.mark.django_db
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("alice_on_duty")]
 
 QUICK = override_settings(
     CHATDESK_SEND_BACKOFF_BASE=0.01, CHATDESK_SEND_BACKOFF_CAP=0.02, CHATDESK_SEND_TIMEOUT=0.5

@@ -14,7 +14,8 @@ from chatdesk.providers.models import Template
 from chatdesk.providers.tasks import deliver_message
 from tests.support.webhooks import post_whatsapp, wa_payload, wa_text
 
-pytestmark = pytest.mark.django_db
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("alice_on_duty")]
 
 
 def test_reply_is_201_queued_and_delivered_by_the_worker(

@@ -20,7 +20,8 @@ from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
 from chatdesk.providers.models import Template
 
-pytestmark = pytest.mark.django_db
+# alice_on_duty: autouse where these tests lived before (tests/messaging).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("alice_on_duty")]
 
 
 def live_chat(channel, contact, agent=None, **fields) -> Chat:
