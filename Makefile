@@ -32,9 +32,15 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Tests run in parallel (TEST_WORKERS processes, pytest-xdist; the browser tests share one),
+# then the chaos and benchmark tests, which stop services and load the whole machine, alone.
+TEST_WORKERS ?= auto
+SERIAL_TESTS := tests/chaos tests/bench
+
 test: lint
 	scripts/ensure-browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(addprefix --ignore=,$(SERIAL_TESTS))
+	$(BIN)/pytest $(SERIAL_TESTS)
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e '.[test,bench]'

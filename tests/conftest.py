@@ -1,27 +1,37 @@
 """Shared fixtures: the personas of every test.
 
 ``alice`` and ``bob`` are agents in Sales, ``dave`` is an agent in Support, ``sam``
-supervises, ``ada`` is the admin, ``carol`` is a customer.
+supervises, ``ada`` is the admin, ``carol`` is a customer. Their helpers live in
+``tests.support.personas``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
-from django.test import Client
 
 from chatdesk.accounts import services as account_services
-from chatdesk.accounts.models import Connection, Role, User
+from chatdesk.accounts.models import Role, User
 from chatdesk.chats.models import Contact
-from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import Department
+from tests.support import webhooks
+from tests.support.personas import ApiClient, make_online, make_user
 
-pytest_plugins = ["tests.fakes_plugin", "tests.processes"]
+pytest_plugins = ["tests.support.fakes_plugin", "tests.support.processes"]
 
-PASSWORD = "correct-horse-battery"
+BROWSER_TESTS = Path(__file__).parent / "browser"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (``make test``) the browser tests share one
+    worker, so one server and one Chromium serve them all."""
+    for item in items:
+        if item.path.is_relative_to(BROWSER_TESTS):
+            item.add_marker(pytest.mark.xdist_group("browser"))
 
 
 @pytest.fixture
@@ -34,39 +44,29 @@ def support(db: Any) -> Department:
     return Department.objects.create(name="Support")
 
 
-def _user(username: str, role: str, *departments: Department, display_name: str = "") -> User:
-    return account_services.create_user(
-        username=username,
-        password=PASSWORD,
-        role=role,
-        display_name=display_name or username.title(),
-        department_ids=[d.pk for d in departments],
-    )
-
-
 @pytest.fixture
 def alice(sales: Department) -> User:
-    return _user("alice", Role.AGENT, sales, display_name="Alice Agent")
+    return make_user("alice", Role.AGENT, sales, display_name="Alice Agent")
 
 
 @pytest.fixture
 def bob(sales: Department) -> User:
-    return _user("bob", Role.AGENT, sales, display_name="Bob Agent")
+    return make_user("bob", Role.AGENT, sales, display_name="Bob Agent")
 
 
 @pytest.fixture
 def dave(support: Department) -> User:
-    return _user("dave", Role.AGENT, support, display_name="Dave Support")
+    return make_user("dave", Role.AGENT, support, display_name="Dave Support")
 
 
 @pytest.fixture
 def sam(db: Any) -> User:
-    return _user("sam", Role.SUPERVISOR, display_name="Sam Supervisor")
+    return make_user("sam", Role.SUPERVISOR, display_name="Sam Supervisor")
 
 
 @pytest.fixture
 def ada(db: Any) -> User:
-    return _user("ada", Role.ADMIN, display_name="Ada Admin")
+    return make_user("ada", Role.ADMIN, display_name="Ada Admin")
 
 
 @pytest.fixture
@@ -87,33 +87,6 @@ def token_for(db: Any) -> Callable[[User], str]:
     return make
 
 
-class ApiClient:
-    """A JSON client for /api/v1 that authenticates with a bearer token."""
-
-    def __init__(self, token: str | None) -> None:
-        self.client = Client()
-        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
-
-    def _call(self, method: str, path: str, body: Any = None, **query: Any) -> Any:
-        url = "/api/v1" + path
-        func = getattr(self.client, method)
-        if method in {"get", "delete"}:
-            return func(url, query or None, headers=self.headers)
-        return func(url, body, content_type="application/json", headers=self.headers)
-
-    def get(self, path: str, **query: Any) -> Any:
-        return self._call("get", path, **query)
-
-    def post(self, path: str, body: Any = None) -> Any:
-        return self._call("post", path, body if body is not None else {})
-
-    def put(self, path: str, body: Any = None) -> Any:
-        return self._call("put", path, body if body is not None else {})
-
-    def patch(self, path: str, body: Any = None) -> Any:
-        return self._call("patch", path, body if body is not None else {})
-
-
 @pytest.fixture
 def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClient]:
     """``api_as(alice).get("/departments")``; ``api_as(None)`` is anonymous."""
@@ -124,25 +97,40 @@ def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClien
     return make
 
 
-_connections = iter(range(1, 1_000_000))
-
-
-def make_online(user: User, *, capacity: int | None = None) -> User:
-    """The agent chose 'available' and has one live connection."""
-    user.presence = "available"
-    if capacity is not None:
-        user.capacity = capacity
-    user.save()
-    Connection.objects.create(
-        user=user,
-        channel_name=f"test.{user.pk}.{next(_connections)}",
-        opened_at=clock.now(),
-        last_seen_at=clock.now(),
-    )
-    return user
-
-
 @pytest.fixture
 def online(db: Any) -> Callable[..., User]:
     """``online(alice, capacity=2)``: alice chose 'available' and has a live connection."""
     return make_online
+
+
+# --- Channels with known secrets (tests.support.webhooks signs the posts to them) --------
+
+
+@pytest.fixture
+def wa_channel(db: Any, sales: Department) -> Channel:
+    return webhooks.whatsapp_channel(sales)
+
+
+@pytest.fixture
+def sms_channel(db: Any, sales: Department) -> Channel:
+    return webhooks.sms_channel(sales)
+
+
+@pytest.fixture
+def wa_live(sales: Department, fake_graph: Any) -> Channel:
+    """A WhatsApp channel that sends to the fake Graph API on loopback."""
+    return webhooks.live_whatsapp_channel(sales, fake_graph)
+
+
+@pytest.fixture
+def sms_live(sales: Department, fake_twilio: Any) -> Channel:
+    """An SMS channel that sends to the fake Twilio API on loopback."""
+    return webhooks.live_sms_channel(sales, fake_twilio)
+
+
+@pytest.fixture
+def alice_on_duty(alice: User, online: Callable[..., User]) -> User:
+    """Alice (Sales, the channels' department) is online and available, so a new chat goes
+    to her: for tests about messages, not routing (tests/routing covers that). Autouse in
+    tests/webhooks and tests/fuzz; the message tests elsewhere ask for it by mark."""
+    return online(alice)

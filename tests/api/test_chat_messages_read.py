@@ -9,7 +9,7 @@ import pytest
 
 from chatdesk.chats.models import Chat, Direction, EventKind
 from chatdesk.providers.models import Template
-from tests.api import chat_factory as make
+from tests.support import chat_factory as make
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 BAD_CURSOR = {"detail": "The cursor is not valid; start again without it."}

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 
 from chatdesk.providers.models import Channel, ChannelKind
-from tests.api import chat_factory as make
+from tests.support import chat_factory as make
 
 
 def ids(response) -> list[int]:

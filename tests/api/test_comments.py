@@ -11,7 +11,7 @@ import time_machine
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, ChatEvent, Comment, EventKind, Notification
 from chatdesk.chats.services.comments import mentioned_names
-from tests.api import chat_factory as make
+from tests.support import chat_factory as make
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 NO_CHAT = {"detail": "No chat with that id."}

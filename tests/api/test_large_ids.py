@@ -8,7 +8,7 @@ import pytest
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat
-from tests.api import chat_factory
+from tests.support import chat_factory
 
 TOO_LARGE = 10**30
 

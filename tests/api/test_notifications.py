@@ -10,7 +10,7 @@ import time_machine
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Comment, Notification, NotificationKind
-from tests.api import chat_factory as make
+from tests.support import chat_factory as make
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 READ_AT = T0 + timedelta(hours=1)

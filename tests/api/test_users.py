@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 
 from chatdesk.accounts.models import Connection, User
 from chatdesk.core import clock
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
 
 NEW_AGENT = {
     "username": "erin",

@@ -36,6 +36,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str
     work = tmp_path_factory.mktemp("bench")
     results, docs = work / "results", work / "docs"
     env = dict(os.environ)
+    env["DJANGO_SETTINGS_MODULE"] = "chatdesk.settings"  # not the suite's tests.settings
     if env.get("REDIS_URL"):
         env["BENCH_REDIS_URL"] = env["REDIS_URL"]
     run = subprocess.run(

@@ -9,186 +9,56 @@ packages use the ORM in this process.
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.conftest import PASSWORD
-from tests.scratch import CHATDESK, scratch_database, subprocess_env
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    DESKTOP,
+    SCREENSHOTS,
+    SEED,
+    Server,
+    background,
+    free_port,
+    read,
+    run,
+    wait_until_up,
+)
+from tests.support.scratch import (
+    CHATDESK,
+    FAST_HASHER,
+    Template,
+    scratch_database,
+    subprocess_env,
+)
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
 
-CHROMIUM = os.environ.get("CHATDESK_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-SERVER_START_DEADLINE = 60.0
-DESKTOP = {"width": 1280, "height": 800}
-
-# The desk the browser tests see: ada the admin, sam the supervisor, alice and bob agents,
-# and a few chats in every tab so the console has something to count.
-SEED = f"""
-from datetime import timedelta
-from chatdesk.accounts import services
-from chatdesk.accounts.models import Presence
-from chatdesk.chats.models import Chat, Contact
-from chatdesk.flows import presence
-from chatdesk.core import clock
-from chatdesk.providers.models import Channel
-from chatdesk.routing.models import Department
-
-password = {PASSWORD!r}
-sales = Department.objects.create(name="Sales")
-support = Department.objects.create(name="Support")
-services.create_user(username="ada", password=password, role="admin", display_name="Ada Admin")
-services.create_user(
-    username="sam", password=password, role="supervisor", display_name="Sam Supervisor"
-)
-alice = services.create_user(
-    username="alice", password=password, role="agent", display_name="Alice Agent",
-    department_ids=[sales.pk],
-)
-bob = services.create_user(
-    username="bob", password=password, role="agent", display_name="Bob Agent",
-    department_ids=[sales.pk, support.pk],
-)
-presence.set_presence(user=alice, status=Presence.AVAILABLE)
-sandbox = Channel.objects.create(kind="sandbox", name="Sandbox", department=sales)
-whatsapp = Channel.objects.create(
-    kind="whatsapp", name="WhatsApp Sales", department=sales,
-    config={{"phone_number_id": "1234567890"}},
-    secrets={{"access_token": "a", "app_secret": "b", "verify_token": "c"}},
-)
-now = clock.now()
-rows = [
-    ("+27821234567", "Carol Customer", whatsapp, alice, {{}}),
-    ("+27829876543", "Thabo Mokoena", sandbox, alice, {{}}),
-    ("+4915112345678", "Jana Schmidt", whatsapp, bob, {{}}),
-    ("+14155550123", "", sandbox, None, {{"queued_at": now}}),
-    ("+27825550000", "Lindiwe Dube", whatsapp, alice,
-     {{"status": "closed", "closed_at": now, "closed_by": "agent"}}),
-    ("+447700900123", "Oliver Smith", sandbox, None,
-     {{"kind": "ticket", "ticket_state": "unassigned"}}),
-    ("+33612345678", "Camille Martin", whatsapp, bob,
-     {{"kind": "ticket", "ticket_state": "assigned"}}),
-]
-for minutes, (phone, name, channel, agent, extra) in enumerate(rows):
-    contact = Contact.objects.create(phone=phone, name=name)
-    at = now - timedelta(minutes=7 * minutes + 3)
-    Chat.objects.create(
-        channel=channel, contact=contact, agent=agent, created_at=at, last_message_at=at,
-        **extra,
-    )
-"""
-
-
-def _run(args: list[str], env: dict[str, str], cwd: Path) -> None:
-    result = subprocess.run(
-        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
-    )
-    if result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(args[:3])} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
-        )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_DEADLINE
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(0.2)
-    pytest.fail(
-        f"the server did not answer /healthz in {SERVER_START_DEADLINE:.0f}s:\n" + log.read_text()
-    )
-
-
-@dataclass(frozen=True)
-class Server:
-    """The running desk: its base URL, and the environment and folder its processes share
-    (for running ``chatdesk`` commands against the same database)."""
-
-    url: str
-    env: dict[str, str]
-    cwd: Path
-
-    def chatdesk(self, *args: str) -> str:
-        """Run ``chatdesk ARGS`` against the server's database; its stdout."""
-        result = subprocess.run(
-            [CHATDESK, *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"chatdesk {args[0]} failed ({result.returncode}):\n{result.stderr}")
-        return result.stdout
-
-
-@contextmanager
-def _process(
-    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A background process logging to ``log_path``, terminated (then killed) at the end."""
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
 
 @pytest.fixture(scope="package")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A real Chat Desk server with the seed desk above, and a task worker beside it."""
+def server(tmp_path_factory: pytest.TempPathFactory, desk_template: Template) -> Iterator[Server]:
+    """A real Chat Desk server with the seed desk above (on a copy of the session's migrated
+    template), and a task worker beside it."""
     tmp = tmp_path_factory.mktemp("browser")
-    with scratch_database(tmp) as database_url, ExitStack() as running:
+    with scratch_database(tmp, desk_template) as database_url, ExitStack() as running:
         # The seed desk must not change under the tests: agents whose pages close are not
-        # handed over to others during the run.
-        env = subprocess_env(database_url, tmp / "var", CHATDESK_OFFLINE_GRACE="3600")
-        _run([CHATDESK, "migrate", "--noinput"], env, tmp)
-        _run([CHATDESK, "shell", "-c", SEED], env, tmp)
-        port = _free_port()
+        # handed over to others during the run. Every sign-in hashes a password: the fast
+        # hasher of the suite's settings.
+        env = subprocess_env(
+            database_url, tmp / "var", CHATDESK_OFFLINE_GRACE="3600", **FAST_HASHER
+        )
+        run([CHATDESK, "shell", "-c", SEED], env, tmp)
+        port = free_port()
         log_path = tmp / "server.log"
         process = running.enter_context(
-            _process(
+            background(
                 [
                     sys.executable,
                     "-m",
@@ -205,17 +75,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             )
         )
         worker = running.enter_context(
-            _process([CHATDESK, "worker", "--interval", "0.2"], env, tmp, tmp / "worker.log")
+            background([CHATDESK, "worker", "--interval", "0.2"], env, tmp, tmp / "worker.log")
         )
         base = f"http://127.0.0.1:{port}"
-        _wait_until_up(base, process, log_path)
+        wait_until_up(base, process, log_path)
         if worker.poll() is not None:
-            pytest.fail(f"the worker exited with {worker.returncode}:\n{_read(tmp / 'worker.log')}")
+            pytest.fail(f"the worker exited with {worker.returncode}:\n{read(tmp / 'worker.log')}")
         yield Server(url=base, env=env, cwd=tmp)
-
-
-def _read(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
 
 
 @pytest.fixture(scope="package")
@@ -280,10 +146,3 @@ def screenshot() -> Callable[[Page, str], None]:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
     return take
-
-
-def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
-    page.goto("/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 
 def violations(page: Page) -> list[str]:

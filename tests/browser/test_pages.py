@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import log_in
+from tests.support.browser import log_in
 
 
 def test_login_page_looks_right(page: Page, screenshot):

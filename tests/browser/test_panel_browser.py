@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from tests.browser.conftest import SCREENSHOTS as DOCS
-from tests.browser.conftest import Server, log_in
+from tests.support.browser import SCREENSHOTS as DOCS
+from tests.support.browser import Server, log_in
 
 LIVE_DEADLINE_MS = 2_000
 SHOTS = "/tmp"

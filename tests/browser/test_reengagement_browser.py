@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS as DOCS
-from tests.browser.conftest import Server
-from tests.browser.test_live_pages import Stream, customer_writes, open_signed_in
+from tests.support.browser import SCREENSHOTS as DOCS
+from tests.support.browser import Server
+from tests.support.live_pages import Stream, customer_writes, open_signed_in
 
 CLOSE_AND_ADD_TEMPLATE = """
 from chatdesk.accounts.models import User

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Locator, Page, expect
 
-from tests.browser.conftest import Server
+from tests.support.browser import Server
 
 REPLY_DEADLINE_MS = 5_000
 AT_THE_BOTTOM = """() => {

@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import SCREENSHOTS as DOCS
-from tests.browser.conftest import Server
-from tests.browser.test_live_pages import (
+from tests.support.browser import SCREENSHOTS as DOCS
+from tests.support.browser import Server
+from tests.support.live_pages import (
     LIVE_DEADLINE_MS,
     Stream,
     customer_writes,

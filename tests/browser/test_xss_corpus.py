@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from chatdesk.providers.adapters import whatsapp
-from tests.browser.conftest import Server, log_in
+from tests.support.browser import Server, log_in
 
 PAYLOADS = [
     "<script>window.__xss=1</script>",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.chaos.services import PrivatePostgres, PrivateRedis, Scale, scale
+from tests.support.chaos import PrivatePostgres, PrivateRedis, Scale, scale
 
 
 @pytest.fixture(scope="session")

@@ -30,8 +30,8 @@ from chatdesk.flows import lifecycle as transfers
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import log as live_events
 from chatdesk.realtime import sequencer
-from tests.conftest import ApiClient
-from tests.realtime.live import connect, customer_writes, db, frames, frames_until, run
+from tests.support.live import connect, customer_writes, db, frames, frames_until, run
+from tests.support.personas import ApiClient
 
 FULL = os.environ.get("CHATDESK_CHAOS_SCALE") == "full"
 AWAY_SECONDS = 30.0 if FULL else 2.0

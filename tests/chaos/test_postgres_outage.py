@@ -23,7 +23,7 @@ import httpx
 import psycopg
 import pytest
 
-from tests.chaos.services import (
+from tests.support.chaos import (
     ACCESS_TOKEN,
     App,
     Crowd,
@@ -40,9 +40,9 @@ from tests.chaos.services import (
     sql_one,
     visible_seqs,
 )
-from tests.processes import wait_for
-from tests.providers.fakes import FakeGraph
-from tests.realtime.sockets import PHONE_NUMBER_ID
+from tests.support.fakes import FakeGraph
+from tests.support.processes import wait_for
+from tests.support.sockets import PHONE_NUMBER_ID
 
 RECOVERS_WITHIN = 30.0  # seconds after the database is back
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.chaos.services import (
+from tests.support.chaos import (
     App,
     Crowd,
     PrivatePostgres,
@@ -32,7 +32,7 @@ from tests.chaos.services import (
     set_up_desk,
     visible_seqs,
 )
-from tests.processes import wait_for
+from tests.support.processes import wait_for
 
 WITHIN = 10.0  # seconds: the reconnect and recovery bound of the guarantee
 POLL_NEVER = "600"  # the hubs' timer read of the log, longer than the test

@@ -15,7 +15,7 @@ import signal
 import time
 from pathlib import Path
 
-from tests.chaos.services import (
+from tests.support.chaos import (
     App,
     Crowd,
     PrivatePostgres,

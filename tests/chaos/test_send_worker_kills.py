@@ -28,8 +28,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.processes import Desk, wait_for
-from tests.providers.fakes import FakeGraph, Recorded, _Answer, _Handler
+from tests.support.fakes import FakeGraph, Recorded, _Answer, _Handler
+from tests.support.processes import Desk, wait_for
 
 FULL = os.environ.get("CHATDESK_CHAOS_SCALE", "").strip().lower() == "full"
 MESSAGES = 500 if FULL else 30

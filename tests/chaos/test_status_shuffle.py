@@ -26,8 +26,8 @@ from chatdesk.providers.adapters import sms
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.realtime.models import LiveEvent
 from chatdesk.routing.models import Department
-from tests.conftest import ApiClient
-from tests.messaging.conftest import (
+from tests.support.personas import ApiClient
+from tests.support.webhooks import (
     APP_SECRET,
     AUTH_TOKEN,
     PHONE_NUMBER_ID,

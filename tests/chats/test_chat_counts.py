@@ -31,8 +31,8 @@ from chatdesk.flows.presence import set_presence
 from chatdesk.flows.transfers import Target, accept_tickets, assign_chat
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.routing.models import Department
-from tests.conftest import make_online
-from tests.routing.conftest import phone, write_in
+from tests.support.chats import phone, write_in
+from tests.support.personas import make_online
 
 Key = tuple[str, str, str | None, int | None, int | None]
 

@@ -1,36 +1,14 @@
-"""Signed webhooks against the real views and database, and a census of every table."""
+"""Signed webhooks against the real views and database (the channels are fixtures of
+tests/conftest.py; a census of every table is in ``tests.support.census``)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.apps import apps
-from django.db import connection
 
-from tests.messaging.conftest import sms_channel, wa_channel
-
-__all__ = ["row_counts", "sms_channel", "wa_channel"]
-
-
-def row_counts() -> dict[str, int]:
-    """How many rows every table of the project holds (one query): a refused request
-    changes none."""
-    models = [m for m in apps.get_models() if m._meta.managed and not m._meta.proxy]
-    tables = [connection.ops.quote_name(m._meta.db_table) for m in models]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT " + ", ".join(f"(SELECT COUNT(*) FROM {t})" for t in tables))
-        counts = cursor.fetchone()
-    return {m._meta.label: int(n) for m, n in zip(models, counts, strict=True)}
-
-
-def changed(before: dict[str, int], after: dict[str, int]) -> dict[str, tuple[int, int]]:
-    return {
-        label: (before[label], after[label]) for label in before if before[label] != after[label]
-    }
+from chatdesk.accounts.models import User
 
 
 @pytest.fixture(autouse=True)
-def alice_on_duty(alice: Any, online: Any) -> Any:
-    """A new chat goes to Alice (Sales, the channels' department), as in tests/messaging."""
-    return online(alice)
+def alice_on_duty(alice_on_duty: User) -> User:
+    """A new chat goes to Alice (Sales, the channels' department), as in tests/webhooks."""
+    return alice_on_duty

@@ -10,7 +10,7 @@ judge whether the inputs schemathesis considers valid must be accepted: with ran
 valid request is mostly a 404 "not found", which they would report), the stateful checks
 (``use_after_free``, ``ensure_resource_availability``: the API deletes nothing but
 business hours, and they need link definitions the document does not declare), and
-``ignored_auth`` (tests/test_api_auth.py and the permission matrix cover access).
+``ignored_auth`` (tests/api/test_api_auth.py and the permission matrix cover access).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from chatdesk.chats.services.comments import add_comment
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind, Template
 from chatdesk.routing.models import Department
-from tests.fuzz.profile import FULL, FUZZ
+from tests.support.fuzz import FULL, FUZZ
 
 CHECKS = [
     not_a_server_error,

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from chatdesk.chats.models import Direction, Message
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.models import Channel
-from tests.fuzz.conftest import changed, row_counts
-from tests.fuzz.profile import FUZZ
-from tests.messaging.conftest import APP_SECRET, AUTH_TOKEN, PHONE_NUMBER_ID
+from tests.support.census import changed, row_counts
+from tests.support.fuzz import FUZZ
+from tests.support.webhooks import APP_SECRET, AUTH_TOKEN, PHONE_NUMBER_ID
 
 # --- values -------------------------------------------------------------------------
 

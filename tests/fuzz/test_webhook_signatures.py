@@ -1,5 +1,5 @@
 """A webhook whose signature is missing, wrong, cut short or off by one byte is refused
-with 403 and changes nothing, on every signed endpoint (tests/messaging covers the
+with 403 and changes nothing, on every signed endpoint (tests/webhooks covers the
 obvious cases; these are the near misses an attacker or a broken proxy produces)."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatdesk.providers.adapters import sms, whatsapp
-from tests.fuzz.conftest import row_counts
-from tests.fuzz.profile import FUZZ
-from tests.messaging.conftest import (
+from tests.support.census import row_counts
+from tests.support.fuzz import FUZZ
+from tests.support.webhooks import (
     APP_SECRET,
     AUTH_TOKEN,
     post_whatsapp,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from chatdesk.providers.adapters.whatsapp_templates import list_templates
-from tests.providers.fakes import (
+from tests.support.fakes import (
     FakeGraph,
     FakeTwilio,
     Reply,

@@ -15,7 +15,7 @@ from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.base import Outbound, OutboundTemplate, SendError
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.registry import ChannelSender, sender_for
-from tests.providers.fakes import FakeGraph, FakeTwilio
+from tests.support.fakes import FakeGraph, FakeTwilio
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from chatdesk.providers.base import (
     StatusUpdate,
     WebhookBatch,
 )
-from tests.providers.fakes import FakeTwilio, Reply, closed_port_url, twilio_error
+from tests.support.fakes import FakeTwilio, Reply, closed_port_url, twilio_error
 
 FIXTURES = Path(__file__).parent / "fixtures" / "twilio"
 NOW = datetime(2025, 6, 8, 21, 0, 5, tzinfo=UTC)

@@ -29,7 +29,7 @@ from chatdesk.providers.base import (
     message_id_from_reference,
     reference_for,
 )
-from tests.providers.fakes import FakeGraph, Reply, closed_port_url, graph_error
+from tests.support.fakes import FakeGraph, Reply, closed_port_url, graph_error
 
 FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.processes import Desk
-from tests.realtime.sockets import (
+from tests.support.processes import Desk
+from tests.support.sockets import (
     DeskSetup,
     Frame,
     Reader,

@@ -4,18 +4,18 @@ exactly those who may see it (CONTRACT.md, "Live events"). Each test has a viewe
 receive the event and one who must not. Last, the worker's sweeps of the log: numbering
 what a dead process left behind, and forgetting what is past the retention.
 
+Who receives what is read from ``capture_live_events`` (the hub's rule, applied to the
+log, without sockets); the presence and sweep tests here still go through sockets.
 Whether the live rule and the replay rule agree, and what a change to a connected user
 does, is in test_visibility.py."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
 import time_machine
-from channels.testing import WebsocketCommunicator
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Message, Notification
@@ -30,61 +30,32 @@ from chatdesk.realtime import sequencer
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.routing.models import Department
 from chatdesk.routing.services import Interval, set_business_hours
-from tests.conftest import ApiClient
-from tests.providers.fakes import FakeGraph, graph_error
-from tests.realtime.live import (
-    about_chats,
+from tests.support.capture import capture_live_events
+from tests.support.fakes import FakeGraph, graph_error
+from tests.support.live import (
+    ApiAs,
+    Frame,
+    Online,
+    assert_in_seq_order,
+    chat_frames,
     connect,
+    connect_all,
     customer_writes,
     db,
+    disconnect_all,
     frames,
     frames_until,
+    nothing,
+    phone,
     run,
     types,
 )
+from tests.support.personas import ApiClient
 
 realtime_db = pytest.mark.django_db(transaction=True)
 
-Frame = dict[str, Any]
-ApiAs = Callable[[User | None], ApiClient]
-Online = Callable[..., User]
-
-# What a client receives, and nothing more: never who else may see the event.
-FRAME_KEYS = {"seq", "type", "chat_id", "data"}
-
 
 # --- Helpers ------------------------------------------------------------------------------
-
-
-async def chat_frames(communicator: WebsocketCommunicator, count: int) -> list[Frame]:
-    """The next ``count`` frames that are not presence changes, then any more that arrive
-    before the socket goes quiet, so an extra frame fails the test's comparison."""
-    received = await frames_until(communicator, lambda got: len(about_chats(got)) >= count)
-    received = about_chats(received + await frames(communicator))
-    for frame in received:
-        assert set(frame) == FRAME_KEYS, frame
-    assert_in_seq_order(received)
-    return received
-
-
-async def nothing(communicator: WebsocketCommunicator) -> None:
-    """No frame but presence changes arrived (call it after a positive viewer got theirs:
-    the hub offers an event to every socket at once)."""
-    assert about_chats(await frames(communicator)) == []
-
-
-async def connect_all(*users: User) -> list[WebsocketCommunicator]:
-    return [await connect(user) for user in users]
-
-
-async def disconnect_all(*communicators: WebsocketCommunicator) -> None:
-    for communicator in communicators:
-        await communicator.disconnect()
-
-
-def assert_in_seq_order(received: list[Frame]) -> None:
-    seqs = [frame["seq"] for frame in received]
-    assert seqs == sorted(set(seqs)), seqs
 
 
 def when(value: str | None) -> datetime | None:
@@ -123,10 +94,6 @@ def api_get(client: ApiClient, path: str) -> Any:
 def api_message(client: ApiClient, chat_id: int, message_id: int) -> dict[str, Any]:
     page = api_get(client, f"/chats/{chat_id}/messages")
     return next(item for item in page["items"] if item["id"] == message_id)
-
-
-def phone(n: int) -> str:
-    return f"+2782555{n:04d}"
 
 
 def close_the_desk() -> None:
@@ -178,7 +145,7 @@ def test_a_transfer_tells_both_agents_and_notifies_only_the_new_one(
     as_sam, api_as_bob = api_as(sam), api_as(bob)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave, to_sam = await connect_all(alice, bob, dave, sam)
+        to_alice, to_bob, to_dave, to_sam = await db(capture_live_events, alice, bob, dave, sam)
         chat_id = (await db(customer_writes, sandbox, phone(1), "Where is my parcel?")).chat_id
         routed = await chat_frames(to_alice, 3)
         assert types(routed) == ["chat.created", "message.created", "chat.assigned"]
@@ -252,7 +219,7 @@ def test_an_agent_going_offline_tells_them_the_chat_left_and_its_next_agent_only
     as_alice = api_as(alice)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave, to_sam = await connect_all(alice, bob, dave, sam)
+        to_alice, to_bob, to_dave, to_sam = await db(capture_live_events, alice, bob, dave, sam)
         chat_id = (await db(customer_writes, sandbox, phone(2), "Hi")).chat_id
         await chat_frames(to_alice, 3)
         await chat_frames(to_sam, 3)
@@ -299,7 +266,7 @@ def test_an_unassigned_ticket_is_its_departments_until_an_agent_accepts_it(
     as_alice = api_as(alice)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave, to_sam = await connect_all(alice, bob, dave, sam)
+        to_alice, to_bob, to_dave, to_sam = await db(capture_live_events, alice, bob, dave, sam)
         chat_id = (await db(customer_writes, sandbox, phone(3), "Are you open?")).chat_id
         queued = await chat_frames(to_bob, 3)
         assert types(queued) == ["chat.created", "message.created", "message.created"]
@@ -359,7 +326,7 @@ def test_a_supervisor_assigning_a_ticket_notifies_the_agent_and_empties_the_queu
     as_sam = api_as(sam)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave = await connect_all(alice, bob, dave)
+        to_alice, to_bob, to_dave = await db(capture_live_events, alice, bob, dave)
         chat_id = (await db(customer_writes, sandbox, phone(4), "Anyone?")).chat_id
         await chat_frames(to_alice, 3)
         await chat_frames(to_bob, 3)
@@ -395,7 +362,7 @@ def test_close_and_reopen_reach_the_agent_and_supervisors_only(
     as_alice = api_as(alice)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave, to_sam = await connect_all(alice, bob, dave, sam)
+        to_alice, to_bob, to_dave, to_sam = await db(capture_live_events, alice, bob, dave, sam)
         chat_id = (await db(customer_writes, sandbox, phone(5), "Bye soon")).chat_id
         await chat_frames(to_alice, 3)
         await chat_frames(to_sam, 3)
@@ -441,7 +408,7 @@ def test_closing_and_reopening_an_unassigned_ticket_reach_its_department(
     as_sam = api_as(sam)
 
     async def scenario() -> None:
-        to_alice, to_dave = await connect_all(alice, dave)
+        to_alice, to_dave = await db(capture_live_events, alice, dave)
         chat_id = (await db(customer_writes, sandbox, phone(6), "Spam")).chat_id
         await chat_frames(to_alice, 3)
 
@@ -482,7 +449,9 @@ def test_a_comment_reaches_the_chats_audience_and_a_mention_only_the_mentioned(
     as_sam, as_alice = api_as(sam), api_as(alice)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave, to_sam, to_ada = await connect_all(alice, bob, dave, sam, ada)
+        to_alice, to_bob, to_dave, to_sam, to_ada = await db(
+            capture_live_events, alice, bob, dave, sam, ada
+        )
         chat_id = (await db(customer_writes, sandbox, phone(7), "I want a refund")).chat_id
         for communicator in (to_alice, to_sam, to_ada):
             await chat_frames(communicator, 3)
@@ -549,7 +518,7 @@ def test_message_status_follows_delivery_and_status_callbacks(
     as_alice = api_as(alice)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_dave, to_sam = await connect_all(alice, bob, dave, sam)
+        to_alice, to_bob, to_dave, to_sam = await db(capture_live_events, alice, bob, dave, sam)
         chat_id = (await db(customer_writes, whatsapp, phone(8), "Shipped yet?")).chat_id
         await chat_frames(to_alice, 3)
         await chat_frames(to_sam, 3)
@@ -632,7 +601,7 @@ def test_a_send_given_up_by_the_outbox_sweep_is_a_failed_status(
         Message.objects.filter(pk=message_id).update(in_flight_since=long_ago, attempts=1)
 
     async def scenario() -> None:
-        to_alice, to_bob, to_sam = await connect_all(alice, bob, sam)
+        to_alice, to_bob, to_sam = await db(capture_live_events, alice, bob, sam)
         chat_id = (await db(customer_writes, sandbox, phone(9), "Hello?")).chat_id
         await chat_frames(to_alice, 3)
         response = await db(as_alice.post, f"/chats/{chat_id}/messages", {"text": "Hi!"})

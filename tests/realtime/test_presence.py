@@ -31,7 +31,7 @@ from chatdesk.flows import presence as presence_flow
 from chatdesk.providers.models import Channel
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, LiveEventsConsumer
 from chatdesk.routing.models import Department
-from tests.processes import Desk, free_port, get, wait_for
+from tests.support.processes import Desk, free_port, get, wait_for
 
 ORIGIN = (b"origin", b"http://localhost")
 realtime_db = pytest.mark.django_db(transaction=True)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 import time
 
-from tests.processes import Desk, wait_for
-from tests.realtime.sockets import (
+from tests.support.processes import Desk, wait_for
+from tests.support.sockets import (
     DeskSetup,
     Frame,
     Reader,

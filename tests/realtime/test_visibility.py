@@ -10,7 +10,6 @@ import itertools
 import json
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chatdesk.accounts.models import User
@@ -31,16 +30,22 @@ from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
 from chatdesk.realtime.hub import Hub, get_hub
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.routing.models import Department
-from tests.realtime.live import about_chats, connect, customer_writes, db, frames, run, types
-from tests.realtime.test_event_types import (
+from tests.support.live import (
     ApiAs,
-    Frame,
     Online,
+    about_chats,
     chat_frames,
+    connect,
     connect_all,
+    customer_writes,
+    db,
     disconnect_all,
+    frames,
+    frames_until_closed,
     nothing,
     phone,
+    run,
+    types,
 )
 
 realtime_db = pytest.mark.django_db(transaction=True)
@@ -265,26 +270,6 @@ def test_a_replay_from_the_start_is_exactly_what_each_user_may_see(
 # --- Changes to the user behind an open socket --------------------------------------------
 
 
-async def frames_until_closed(
-    communicator: WebsocketCommunicator, seconds: float
-) -> tuple[list[Frame], int | None]:
-    """What the server sent, then the close code, within ``seconds``."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    received: list[Frame] = []
-    while True:
-        remaining = deadline - loop.time()
-        assert remaining > 0, f"the socket was still open after {seconds} s"
-        try:
-            output = await communicator.receive_output(timeout=remaining)
-        except TimeoutError:
-            raise AssertionError(f"the socket was still open after {seconds} s") from None
-        if output["type"] == "websocket.close":
-            return received, output.get("code")
-        if output["type"] == "websocket.send":
-            received.append(json.loads(output["text"]))
-
-
 async def until_the_socket_knows(user: User, departments: set[int]) -> None:
     """Wait until the open socket of ``user`` addresses events by these departments: its
     consumer re-reads the user after a change, in the background."""
@@ -432,7 +417,7 @@ def test_an_event_committed_after_a_change_to_a_user_is_addressed_by_the_change(
             received, code = await frames_until_closed(to_subject, 5.0)
             assert code == CLOSE_UNAUTHENTICATED
         else:
-            received = await frames(to_subject, quiet=1.0)
+            received = await frames(to_subject)
         leaked = about_chats(received)
         assert leaked == [], f"{subject.username} received {types(leaked)} of a Sales ticket"
         await to_subject.disconnect()

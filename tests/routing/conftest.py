@@ -1,4 +1,5 @@
-"""Inbound messages that start chats (``make_online`` lives in tests/conftest.py)."""
+"""Inbound messages that start chats (``write_in`` and ``make_online`` live in
+``tests.support``)."""
 
 from __future__ import annotations
 
@@ -11,24 +12,7 @@ from chatdesk.core import clock
 from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
-
-_counter = iter(range(1, 1_000_000))
-
-
-def write_in(channel: Channel, phone: str, text: str = "Hello", name: str = "") -> Message:
-    message = receive_message(
-        channel=channel,
-        inbound=InboundMessage(
-            provider_message_id=f"in-{next(_counter)}",
-            from_phone=phone,
-            timestamp=clock.now(),
-            content_type="text",
-            text=text,
-            contact_name=name,
-        ),
-    )
-    assert message is not None
-    return message
+from tests.support.chats import write_in
 
 
 @pytest.fixture
@@ -40,7 +24,3 @@ def customer_writes(sandbox: Channel) -> Callable[..., Chat]:
         return Chat.objects.get(pk=message.chat_id)
 
     return write
-
-
-def phone(n: int) -> str:
-    return f"+2782{n:07d}"

@@ -13,7 +13,7 @@ from chatdesk.flows import queues as assignment
 from chatdesk.flows.lifecycle import close_chat
 from chatdesk.flows.presence import set_presence
 from chatdesk.routing.services import Interval, set_business_hours
-from tests.routing.conftest import phone
+from tests.support.chats import phone
 
 pytestmark = pytest.mark.django_db
 
@@ -165,7 +165,7 @@ def test_agent_becoming_available_drains_the_queue(online, customer_writes, alic
 
 def test_chat_with_no_department_goes_to_any_agent(online, alice, dave, db):
     from chatdesk.providers.models import Channel
-    from tests.routing.conftest import write_in
+    from tests.support.chats import write_in
 
     channel = Channel.objects.create(kind="sandbox", name="No department")
     online(dave)

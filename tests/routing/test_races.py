@@ -16,8 +16,8 @@ from chatdesk.accounts.models import User
 from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Chat
 from chatdesk.flows.transfers import accept_tickets
-from tests.conftest import make_online
-from tests.routing.conftest import phone, write_in
+from tests.support.chats import phone, write_in
+from tests.support.personas import make_online
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(300)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chatdesk.chats.models import Chat, ChatEvent, Notification
-from tests.routing.conftest import phone
+from tests.support.chats import phone
 
 pytestmark = pytest.mark.django_db
 

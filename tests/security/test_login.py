@@ -19,7 +19,7 @@ from django.test import Client
 
 from chatdesk.accounts.models import User
 from chatdesk.core import clock
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -231,7 +231,7 @@ def test_changing_a_password_through_the_api_follows_the_rules(
     api_as: Any, ada: User, alice: User
 ) -> None:
     """Creating a user with a weak password is refused in tests/api/test_users.py and
-    tests/cli/test_createuser.py; changing one must be too, leaving the old one."""
+    tests/ops/test_createuser.py; changing one must be too, leaving the old one."""
     refused = api_as(ada).patch(f"/users/{alice.pk}", {"password": "alice123"})
 
     assert refused.status_code == 400

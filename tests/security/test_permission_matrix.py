@@ -38,8 +38,8 @@ from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind, Template
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.web.admin_site import setup_site
-from tests.conftest import make_online
-from tests.realtime.live import connect, customer_writes, frames, run
+from tests.support.live import connect, customer_writes, frames, run
+from tests.support.personas import make_online
 
 ROLES = ("anonymous", "agent", "other_agent", "supervisor", "admin")
 
@@ -737,7 +737,7 @@ def test_live_event_groups_reach_each_role_as_the_matrix_says(
             ("admin", ada),
         ):
             socket = await connect(user, since=0)
-            received[role] = {g for f in await frames(socket, quiet=0.5) if (g := group(f))}
+            received[role] = {g for f in await frames(socket) if (g := group(f))}
             await socket.disconnect()
 
     run(scenario)

@@ -33,8 +33,8 @@ from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.tasks import deliver
 from chatdesk.providers.template_sync import sync_templates
 from chatdesk.routing.models import Department
-from tests.processes import Desk, free_port, get, wait_for
-from tests.providers.fakes import FakeGraph, FakeTwilio, graph_error
+from tests.support.fakes import FakeGraph, FakeTwilio, graph_error
+from tests.support.processes import Desk, free_port, get, wait_for
 
 pytestmark = pytest.mark.django_db
 

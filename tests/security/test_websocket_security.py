@@ -27,8 +27,7 @@ from chatdesk.accounts.models import Connection, User
 from chatdesk.asgi import application
 from chatdesk.core import clock
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
-from tests.realtime.live import db, frames_until, run
-from tests.realtime.test_visibility import frames_until_closed
+from tests.support.live import db, frames_until, frames_until_closed, run
 
 realtime_db = pytest.mark.django_db(transaction=True)
 

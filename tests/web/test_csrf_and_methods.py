@@ -27,9 +27,9 @@ from chatdesk.chats.models import Chat, ChatStatus, Comment, Message, Notificati
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.providers.models import Channel
 from chatdesk.routing.models import Department
-from tests.conftest import PASSWORD
-from tests.scratch import subprocess_env
-from tests.web.conftest import ChatMaker
+from tests.support.chats import ChatMaker
+from tests.support.personas import PASSWORD
+from tests.support.scratch import subprocess_env
 
 HTMX = {"HX-Request": "true"}
 

@@ -8,17 +8,12 @@ import pytest
 from django.test import Client
 
 from chatdesk.accounts.models import Presence, User
-from tests.conftest import PASSWORD
+from tests.support.pages import csrf_token_of
+from tests.support.personas import PASSWORD
 
 
 def csrf_client() -> Client:
     return Client(enforce_csrf_checks=True)
-
-
-def csrf_token_of(html: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
 
 
 # Login

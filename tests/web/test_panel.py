@@ -29,7 +29,7 @@ from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.models import Template as WhatsAppTemplate
 from chatdesk.web.panel_views import OPTED_OUT_NOTE, SUPERVISOR_NOTE
-from tests.web.conftest import ChatMaker
+from tests.support.chats import ChatMaker
 
 Clients = Callable[[User], Client]
 

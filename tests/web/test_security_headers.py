@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
 
 PAGES = ["/login/", "/agent/", "/supervisor/", "/simulator/", "/setup/", "/healthz"]
 

@@ -27,7 +27,7 @@ from chatdesk.chats.models import (
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel, ChannelKind, Template
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
-from tests.conftest import PASSWORD
+from tests.support.personas import PASSWORD
 
 WHATSAPP_SECRETS = {
     "access_token": "EAAG-access-token-do-not-show-1111",

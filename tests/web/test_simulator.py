@@ -29,7 +29,7 @@ from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.tasks import deliver
 from chatdesk.web.simulator_views import SESSION_KEY
-from tests.web.test_pages import csrf_token_of
+from tests.support.pages import csrf_token_of
 
 CAROL = "+27821234567"
 HTMX = {"HX-Request": "true"}

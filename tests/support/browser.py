@@ -1,0 +1,183 @@
+"""The browser tests' desk: a real server (uvicorn, in a subprocess, on a scratch
+database) and a task worker beside it, seeded with the personas; signing in from a page.
+
+Playwright is imported only for type checking here, so a missing Playwright fails the
+browser fixtures with a message instead of breaking collection.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support.personas import PASSWORD
+from tests.support.scratch import CHATDESK
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+CHROMIUM = os.environ.get("CHATDESK_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SERVER_START_DEADLINE = 60.0
+DESKTOP = {"width": 1280, "height": 800}
+
+# The desk the browser tests see: ada the admin, sam the supervisor, alice and bob agents,
+# and a few chats in every tab so the console has something to count.
+SEED = f"""
+from datetime import timedelta
+from chatdesk.accounts import services
+from chatdesk.flows import presence
+from chatdesk.accounts.models import Presence
+from chatdesk.chats.models import Chat, Contact
+from chatdesk.core import clock
+from chatdesk.providers.models import Channel
+from chatdesk.routing.models import Department
+
+password = {PASSWORD!r}
+sales = Department.objects.create(name="Sales")
+support = Department.objects.create(name="Support")
+services.create_user(username="ada", password=password, role="admin", display_name="Ada Admin")
+services.create_user(
+    username="sam", password=password, role="supervisor", display_name="Sam Supervisor"
+)
+alice = services.create_user(
+    username="alice", password=password, role="agent", display_name="Alice Agent",
+    department_ids=[sales.pk],
+)
+bob = services.create_user(
+    username="bob", password=password, role="agent", display_name="Bob Agent",
+    department_ids=[sales.pk, support.pk],
+)
+presence.set_presence(user=alice, status=Presence.AVAILABLE)
+sandbox = Channel.objects.create(kind="sandbox", name="Sandbox", department=sales)
+whatsapp = Channel.objects.create(
+    kind="whatsapp", name="WhatsApp Sales", department=sales,
+    config={{"phone_number_id": "1234567890"}},
+    secrets={{"access_token": "a", "app_secret": "b", "verify_token": "c"}},
+)
+now = clock.now()
+rows = [
+    ("+27821234567", "Carol Customer", whatsapp, alice, {{}}),
+    ("+27829876543", "Thabo Mokoena", sandbox, alice, {{}}),
+    ("+4915112345678", "Jana Schmidt", whatsapp, bob, {{}}),
+    ("+14155550123", "", sandbox, None, {{"queued_at": now}}),
+    ("+27825550000", "Lindiwe Dube", whatsapp, alice,
+     {{"status": "closed", "closed_at": now, "closed_by": "agent"}}),
+    ("+447700900123", "Oliver Smith", sandbox, None,
+     {{"kind": "ticket", "ticket_state": "unassigned"}}),
+    ("+33612345678", "Camille Martin", whatsapp, bob,
+     {{"kind": "ticket", "ticket_state": "assigned"}}),
+]
+for minutes, (phone, name, channel, agent, extra) in enumerate(rows):
+    contact = Contact.objects.create(phone=phone, name=name)
+    at = now - timedelta(minutes=7 * minutes + 3)
+    Chat.objects.create(
+        channel=channel, contact=contact, agent=agent, created_at=at, last_message_at=at,
+        **extra,
+    )
+"""
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> None:
+    result = subprocess.run(
+        args, env=env, cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+    if result.returncode != 0:
+        pytest.fail(
+            f"{' '.join(args[:3])} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.2)
+    pytest.fail(
+        f"the server did not answer /healthz in {SERVER_START_DEADLINE:.0f}s:\n" + log.read_text()
+    )
+
+
+@dataclass(frozen=True)
+class Server:
+    """The running desk: its base URL, and the environment and folder its processes share
+    (for running ``chatdesk`` commands against the same database)."""
+
+    url: str
+    env: dict[str, str]
+    cwd: Path
+
+    def chatdesk(self, *args: str) -> str:
+        """Run ``chatdesk ARGS`` against the server's database; its stdout."""
+        result = subprocess.run(
+            [CHATDESK, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            pytest.fail(f"chatdesk {args[0]} failed ({result.returncode}):\n{result.stderr}")
+        return result.stdout
+
+
+@contextmanager
+def background(
+    args: list[str], env: dict[str, str], cwd: Path, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A background process logging to ``log_path``, terminated (then killed) at the end."""
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(args, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    page.goto("/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
