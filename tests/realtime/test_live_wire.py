@@ -29,9 +29,8 @@ from chatdesk.realtime.log import (
 )
 from chatdesk.realtime.models import EventType, LiveEvent
 from chatdesk.routing.models import Department
-from tests.realtime.live import customer_writes
-from tests.realtime.test_event_types import Online, phone
-from tests.realtime.test_visibility import build_a_mixed_log
+from tests.support.live import Online, customer_writes, phone
+from tests.support.mixed_log import build_a_mixed_log
 
 realtime_db = pytest.mark.django_db(transaction=True)
 

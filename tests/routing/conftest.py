@@ -7,10 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from chatdesk.chats.models import Chat, Message
-from chatdesk.core import clock
-from chatdesk.flows.inbound import receive_message
-from chatdesk.providers.base import InboundMessage
+from chatdesk.chats.models import Chat
 from chatdesk.providers.models import Channel
 from tests.support.chats import write_in
 

@@ -2,8 +2,8 @@
 opens a live connection for each user (the Connection row a socket opens, so presence and
 routing see them as a socket would make them) and returns an ``Inbox`` per user. An
 inbox reads what the sequencer numbered since it opened and keeps what its user may see,
-by the rule the socket hub applies (``chats.access``): ``can_see`` for the user's viewer, re-addressed at a
-``user.changed`` event, closed when the user is deactivated.
+by the rule the socket hub applies (``chats.access``): ``can_see`` for the user's viewer,
+re-addressed at a ``user.changed`` event, closed when the user is deactivated.
 
 The tests of the wire itself (replay, ordering across processes, closing, back-pressure)
 open real sockets; this is for the many that only ask who gets what. It is the one place
@@ -33,9 +33,7 @@ class Inbox:
     def __init__(self, user: User) -> None:
         self.user = user
         self.channel_name = f"capture!{uuid.uuid4().hex}"
-        presence_flow.connection_opened(
-            user=user, channel_name=self.channel_name, instance="tests"
-        )
+        presence_flow.connection_opened(user=user, channel_name=self.channel_name, instance="tests")
         # Subscribed after the connection opened, as the consumer does.
         self.viewer: Viewer | None = viewer_for(user)
         self.last = live_events.latest_seq()
@@ -58,7 +56,7 @@ class Inbox:
                     self.closed = not self.viewer.is_active  # a deactivated user's socket ends
                 continue
             if self.viewer is not None and can_see(self.viewer, event):
-                received.append(live_events.frame(event))
+                received.append(dict(live_events.frame(event)))
         return received
 
     def close(self) -> None:

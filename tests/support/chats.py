@@ -16,9 +16,9 @@ from chatdesk.chats.models import (
     TicketState,
 )
 from chatdesk.chats.services.outbound import Reply
+from chatdesk.core import clock
 from chatdesk.flows.inbound import receive_message
 from chatdesk.flows.outbound import send_message
-from chatdesk.core import clock
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
 
