@@ -25,13 +25,14 @@ from chatdesk.accounts.models import User
 from chatdesk.chats import access
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.core.errors import DeskError, NotFound
+from chatdesk.flows import bulk
 from chatdesk.routing import assignment, transfers
 from chatdesk.routing.models import Department
-from chatdesk.web.supervisor_views import Refusal
+from chatdesk.web.supervisor_views import Refusal, refusals_named
 from chatdesk.web.views import SUPERVISORS_ONLY, oversees, role_required
 
 SIGNED_IN = "Sign in to assign chats."
-MAX_BULK = 100
+MAX_BULK = bulk.MAX_BULK
 
 
 @dataclass(frozen=True)
@@ -131,18 +132,31 @@ def _online_agents(exclude: set[int]) -> list[AgentChoice]:
     ]
 
 
-def fill_choices(form: AssignForm) -> None:
-    """The departments (each with its reason when nobody there can take the chat) and the
-    agents the dialog offers, read fresh."""
-    holders = {c.agent_id for c in form.chats if c.agent_id is not None}
+def who_can_take(
+    chats: list[Chat], *, live: bool
+) -> tuple[list[AgentChoice], list[DepartmentChoice]]:
+    """Who can take these chats now: the agents online and available (least loaded first,
+    each with their load) and every department, each with its reason when nobody there
+    can take a chat.
+
+    The dialog reads "who can take a chat now" through this one call, so that routing's
+    own answer (the rule ``assign_chat`` applies) can replace it here and the dialog's
+    "2/5" never disagrees with routing."""
+    holders = {c.agent_id for c in chats if c.agent_id is not None}
     everyone = _online_agents(holders)
     departments: list[DepartmentChoice] = []
     for department in Department.objects.order_by("name"):
         members = [a for a in everyone if department.pk in a.department_ids]
         # A live chat needs room in someone's capacity; tickets do not count against it.
-        takers = [a for a in members if not a.full] if form.live else members
+        takers = [a for a in members if not a.full] if live else members
         reason = "" if takers else f"No agent available in {department.name}"
         departments.append(DepartmentChoice(department.pk, department.name, reason))
+    return everyone, departments
+
+
+def fill_choices(form: AssignForm) -> None:
+    """The departments and the agents the dialog offers, read fresh."""
+    everyone, departments = who_can_take(form.chats, live=form.live)
     form.departments = departments
     if form.department is not None and not any(
         d.id == form.department and not d.disabled for d in departments
@@ -206,15 +220,18 @@ def _assign(form: AssignForm) -> tuple[list[Chat], list[Refusal]]:
         note=form.note,
         override_capacity=form.override_capacity and form.can_override,
     )
-    done: list[Chat] = []
-    refusals: list[Refusal] = []
-    for chat in form.chats:
-        try:
-            done.append(transfers.assign_chat(chat_id=chat.pk, target=target, by=form.user))
-        except DeskError as refusal:
-            name = chat.contact.name or chat.contact.phone
-            refusals.append(Refusal(chat.pk, name, refusal.detail))
-    return done, refusals
+    if form.is_bulk:
+        # The console's selection: one bulk flow, a refusal per chat that did not go.
+        outcome = bulk.assign_chats(
+            chat_ids=[c.pk for c in form.chats], target=target, by=form.user
+        )
+        return outcome.done, refusals_named(outcome.refused)
+    chat = form.chats[0]
+    try:
+        return [transfers.assign_chat(chat_id=chat.pk, target=target, by=form.user)], []
+    except DeskError as refusal:
+        name = chat.contact.name or chat.contact.phone
+        return [], [Refusal(chat.pk, name, refusal.detail)]
 
 
 def _kind(chat: Chat) -> str:

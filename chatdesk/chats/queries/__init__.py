@@ -1,0 +1,122 @@
+"""Reads about chats, by topic: the supervisor's console (``console``), the agent workspace
+(``workspace``), what every list shares (``lists``), the chat panel (``transcript``,
+``panel``), notifications, the API's pages (``pages``) and the customer simulator.
+
+Every public name stays importable from here: ``from chatdesk.chats import queries`` then
+``queries.tab_summary(...)`` reads as before."""
+
+from chatdesk.chats.queries.console import (
+    TABS,
+    AgentCount,
+    Tab,
+    TabSummary,
+    chats_in_tab,
+    console_chats,
+    contact_names,
+    tab_filter,
+    tab_summary,
+    tab_totals,
+    ticket_state_counts,
+)
+from chatdesk.chats.queries.lists import LATEST_FIRST, newest_seq, read_lists, with_unread
+from chatdesk.chats.queries.notifications import (
+    NOTIFICATION_LIMIT,
+    bell_notifications,
+    notifications_of,
+    unread_notification_count,
+)
+from chatdesk.chats.queries.pages import (
+    BAD_CURSOR,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    ChatView,
+    Page,
+    chat_events,
+    chat_page,
+    chat_view,
+    decode_cursor,
+    encode_cursor,
+    message_page,
+)
+from chatdesk.chats.queries.panel import (
+    MENTION_LIMIT,
+    CommentEntry,
+    TimelineEntry,
+    approved_templates,
+    chat_comments,
+    comments_of,
+    earlier_chats,
+    is_opted_out,
+    mentionable_users,
+    opt_outs_of,
+    timeline_of,
+)
+from chatdesk.chats.queries.simulator import (
+    PHONE_HISTORY,
+    PhoneMessageState,
+    phone_message_states,
+    phone_messages,
+    sandbox_channels,
+)
+from chatdesk.chats.queries.transcript import TRANSCRIPT_LIMIT, transcript_of
+from chatdesk.chats.queries.workspace import (
+    QUEUE_LIMIT,
+    open_chats_of,
+    waiting_since,
+    workspace_chats,
+)
+
+__all__ = [
+    "BAD_CURSOR",
+    "DEFAULT_PAGE_SIZE",
+    "LATEST_FIRST",
+    "MAX_PAGE_SIZE",
+    "MENTION_LIMIT",
+    "NOTIFICATION_LIMIT",
+    "PHONE_HISTORY",
+    "QUEUE_LIMIT",
+    "TABS",
+    "TRANSCRIPT_LIMIT",
+    "AgentCount",
+    "ChatView",
+    "CommentEntry",
+    "Page",
+    "PhoneMessageState",
+    "Tab",
+    "TabSummary",
+    "TimelineEntry",
+    "approved_templates",
+    "bell_notifications",
+    "chat_comments",
+    "chat_events",
+    "chat_page",
+    "chat_view",
+    "chats_in_tab",
+    "comments_of",
+    "console_chats",
+    "contact_names",
+    "decode_cursor",
+    "earlier_chats",
+    "encode_cursor",
+    "is_opted_out",
+    "mentionable_users",
+    "message_page",
+    "newest_seq",
+    "notifications_of",
+    "open_chats_of",
+    "opt_outs_of",
+    "phone_message_states",
+    "phone_messages",
+    "read_lists",
+    "sandbox_channels",
+    "tab_filter",
+    "tab_summary",
+    "tab_totals",
+    "ticket_state_counts",
+    "timeline_of",
+    "transcript_of",
+    "unread_notification_count",
+    "waiting_since",
+    "with_unread",
+    "workspace_chats",
+]
