@@ -6,7 +6,6 @@ presence switch; Transfer opens the assign dialog; on a phone, the lists or the 
 from __future__ import annotations
 
 import json
-
 import re
 from collections.abc import Callable, Iterator
 
