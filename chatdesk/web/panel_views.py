@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
-from chatdesk.chats import access, queries
+from chatdesk.chats import queries
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Message
 from chatdesk.chats.services import comments as comment_services
 from chatdesk.chats.services import notifications as notification_services
@@ -135,8 +135,7 @@ def _read_transcript(chat: Chat, user: User) -> list[Message]:
 
 
 def _chat(request: HttpRequest, chat_id: int) -> Chat:
-    chat = access.chat_for(_user(request), chat_id)
-    return Chat.objects.select_related("contact", "channel", "agent", "department").get(pk=chat.pk)
+    return queries.panel_chat(_user(request), chat_id)
 
 
 # --- Pages and fragments -----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import access
+from chatdesk.chats import queries as chat_queries
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.core.errors import DeskError, NotFound
 from chatdesk.flows import bulk
@@ -316,7 +317,7 @@ def tickets_assign(request: HttpRequest) -> HttpResponse:
             "web/_supervisor_status.html",
             {"message": "Select at least one ticket first."},
         )
-    chats = list(Chat.objects.filter(pk__in=ids).select_related("contact").order_by("pk"))
+    chats = chat_queries.chats_with_contacts(ids)
     form = _read(request, chats)
     post_url = reverse("supervisor-tickets-assign")
     if request.method == "GET":

@@ -20,7 +20,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries as chat_queries
-from chatdesk.chats.models import Chat
 from chatdesk.core.errors import DeskError
 from chatdesk.flows import bulk
 from chatdesk.web.supervisor_console import Selection, console_context
@@ -34,9 +33,7 @@ def _console(request: HttpRequest, chat: int | None = None) -> HttpResponse:
     # with the page's whole current query string (agent, ticket state, chat) instead.
     context["first_lists_url"] = reverse("supervisor-lists") + "?tab=" + selection.tab
     context["panel_chat"] = (
-        selection.chat
-        if selection.chat and Chat.objects.filter(pk=selection.chat).exists()
-        else None
+        selection.chat if selection.chat and chat_queries.chat_exists(selection.chat) else None
     )
     return render(request, "web/supervisor.html", context)
 

@@ -279,3 +279,36 @@ def test_outside_the_window_a_template_is_previewed_as_text(
         "Hi <b>Pieter</b>, your order 1042 is on its way."
     )
     assert dialogs == []
+
+
+def test_a_draft_survives_a_refresh_of_the_whole_panel(
+    new_page: Callable[..., Page], server: Server, desk: Callable[..., int]
+):
+    """A change of owner or state reloads the whole panel (desk:chat-ID, as live.js names
+    it); what the agent was typing, and where, stays (hx-preserve); a sent reply empties
+    the box."""
+    chat_id = desk("+27830000103", "Sipho Ndlovu", ["Where is my parcel?"])
+    page = new_page()
+    open_chat(page, "alice", chat_id)
+    box = page.get_by_role("textbox", name="Message")
+    box.click()
+    box.type("Let me look it up")
+    note = page.get_by_role("combobox", name="Add a comment")
+    page.evaluate("document.querySelector('.cdp').dataset.before = 'yes'")
+    page.evaluate(f"document.body.dispatchEvent(new CustomEvent('desk:chat-{chat_id}'))")
+    expect(page.locator(".cdp[data-before]")).to_have_count(0, timeout=LIVE_DEADLINE_MS)
+    expect(page.locator(".cdp")).to_have_count(1)
+    expect(box).to_have_value("Let me look it up")
+    expect(box).to_be_focused()
+    box.press("Enter")
+    expect(transcript(page).locator(".cdp-msg-out").last).to_contain_text("Let me look it up")
+    expect(box).to_have_value("")
+    # A comment draft too, in its hidden tab.
+    page.get_by_role("tab", name=re.compile("^Comments")).click()
+    note.fill("Parcel delayed at the depot")
+    page.evaluate(f"document.body.dispatchEvent(new CustomEvent('desk:chat-{chat_id}'))")
+    expect(page.locator(".cdp[data-before]")).to_have_count(0)
+    expect(page.get_by_role("tab", name=re.compile("^Comments"))).to_have_attribute(
+        "aria-selected", "true", timeout=LIVE_DEADLINE_MS
+    )
+    expect(note).to_have_value("Parcel delayed at the depot")

@@ -177,6 +177,16 @@ def console_chats(
     return chats
 
 
+def chat_exists(chat_id: int) -> bool:
+    """A chat with this id exists (a supervisor sees every chat)."""
+    return Chat.objects.filter(pk=chat_id).exists()
+
+
+def chats_with_contacts(chat_ids: list[int]) -> list[Chat]:
+    """The chats of a selection, by id, with their contacts: what the bulk dialog names."""
+    return list(Chat.objects.filter(pk__in=chat_ids).select_related("contact").order_by("pk"))
+
+
 def contact_names(chat_ids: list[int]) -> dict[int, str]:
     """Each chat's contact as a list names them: the name, else the phone number."""
     rows = Chat.objects.filter(pk__in=chat_ids).values_list("pk", "contact__name", "contact__phone")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 
 from chatdesk.accounts.models import Role, User
-from chatdesk.chats.access import visible_chats
+from chatdesk.chats.access import chat_for, visible_chats
 from chatdesk.chats.models import (
     Chat,
     ChatEvent,
@@ -22,6 +22,13 @@ from chatdesk.providers.models import Channel, Template, TemplateStatus
 
 MENTION_LIMIT = 8
 EARLIER_LIMIT = 20
+
+
+def panel_chat(user: User, chat_id: int) -> Chat:
+    """The chat, if ``user`` may see it (else ``NotFound``), with what the panel's header
+    shows joined: contact, channel, agent, department."""
+    chat = chat_for(user, chat_id)
+    return Chat.objects.select_related("contact", "channel", "agent", "department").get(pk=chat.pk)
 
 
 def chat_comments(chat: Chat) -> QuerySet[Comment]:
