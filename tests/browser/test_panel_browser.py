@@ -312,3 +312,41 @@ def test_a_draft_survives_a_refresh_of_the_whole_panel(
         "aria-selected", "true", timeout=LIVE_DEADLINE_MS
     )
     expect(note).to_have_value("Parcel delayed at the depot")
+
+
+ADD_COMMENT = """
+from chatdesk.accounts.models import User
+from chatdesk.chats.services.comments import add_comment
+add_comment(chat_id={chat_id}, body={body!r}, by=User.objects.get(username="sam"))
+"""
+
+NOTIFICATION_READ = """
+from chatdesk.chats.models import Notification
+print(Notification.objects.filter(chat_id={chat_id}, read_at__isnull=True).count())
+"""
+
+
+def test_the_open_bell_stays_open_as_it_reloads_and_a_notification_leads_to_its_chat(
+    new_page: Callable[..., Page], server: Server, desk: Callable[..., int]
+):
+    chat_id = desk("+27830000104", "Zanele Mthembu", ["Can I change my address?"])
+    page = new_page()
+    open_chat(page, "alice", chat_id)
+    page.get_by_role("button", name=re.compile("^Notifications")).click()
+    menu = page.locator("#cdp-bell-menu")
+    expect(menu).to_be_visible()
+
+    # A mention arrives while the menu is open: the bell reloads (htmx) and stays open.
+    server.chatdesk("shell", "-c", ADD_COMMENT.format(chat_id=chat_id, body="@alice the address"))
+    item = menu.get_by_role("link").filter(has_text="Sam Supervisor mentioned you")
+    expect(item).to_have_count(1, timeout=LIVE_DEADLINE_MS)
+    expect(menu).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Notifications"))).to_have_attribute(
+        "aria-expanded", "true"
+    )
+
+    # Choosing it marks it read (an hx-post) and the answer takes the page to the chat.
+    item.click()
+    page.wait_for_url(re.compile(rf"/agent/\?chat={chat_id}$"))
+    unread = server.chatdesk("shell", "-c", NOTIFICATION_READ.format(chat_id=chat_id))
+    assert unread.strip().splitlines()[-1] == "0"
