@@ -1,12 +1,14 @@
-"""Reads about users: lookups, who is online, token resolution."""
+"""Reads about users: lookups, who is online, token resolution, one agent at a glance."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.contrib.sessions.models import Session
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from chatdesk.accounts.models import ApiToken, Connection, Presence, User
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
@@ -91,3 +93,58 @@ def gone_agents_holding_chats(*, last_seen_before: datetime) -> QuerySet[User]:
 
 def users_for_listing() -> QuerySet[User]:
     return with_online(User.objects.all()).prefetch_related("departments").order_by("username")
+
+
+# --- One agent at a glance ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AgentSummary:
+    """One agent at a glance: load, presence and today's figures."""
+
+    agent: User
+    online: bool
+    open_chats: int
+    tickets: int
+    closed_today: int
+    first_responses_today: int
+    average_first_response: timedelta | None
+
+
+def start_of_today() -> datetime:
+    """Midnight in the desk's time zone: what "today" means in the summary."""
+    local = timezone.localtime(clock.now())
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def agent_summary(agent_id: int) -> AgentSummary | None:
+    """An agent's open chats and tickets, presence and today's closes and first responses,
+    in three queries; None when there is no such user."""
+    agent = with_online(User.objects.filter(pk=agent_id)).first()
+    if agent is None:
+        return None
+    today = start_of_today()
+    counts = Chat.objects.filter(agent_id=agent_id).aggregate(
+        open_chats=Count("id", filter=Q(kind=ChatKind.CHAT, status=ChatStatus.OPEN)),
+        tickets=Count("id", filter=Q(kind=ChatKind.TICKET, status=ChatStatus.OPEN)),
+        closed_today=Count(
+            "id",
+            filter=Q(kind=ChatKind.CHAT, status=ChatStatus.CLOSED, closed_at__gte=today),
+        ),
+    )
+    # How long the contact waited for the agent's first reply, from when the chat reached
+    # the agent (or began, for one assigned at once).
+    answered = Chat.objects.filter(agent_id=agent_id, first_response_at__gte=today).values_list(
+        "first_response_at", "assigned_at", "created_at"
+    )
+    waits = [first - (assigned or created) for first, assigned, created in answered if first]
+    average = sum(waits, timedelta()) / len(waits) if waits else None
+    return AgentSummary(
+        agent=agent,
+        online=bool(getattr(agent, "is_online", False)),
+        open_chats=int(counts["open_chats"] or 0),
+        tickets=int(counts["tickets"] or 0),
+        closed_today=int(counts["closed_today"] or 0),
+        first_responses_today=len(waits),
+        average_first_response=average,
+    )

@@ -5,12 +5,9 @@ panel_views). Views parse, call one service or query, and render."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When, Window
-from django.db.models.fields import DateTimeField
-from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,7 +18,7 @@ from chatdesk.accounts import queries as account_queries
 from chatdesk.accounts.models import Presence, User
 from chatdesk.chats import access
 from chatdesk.chats import queries as chat_queries
-from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Direction, Message, TicketState
+from chatdesk.chats.models import Chat, ChatKind, ChatStatus, TicketState
 from chatdesk.chats.services.notifications import mark_chat_read
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, DeskError, NotFound
@@ -34,7 +31,6 @@ from chatdesk.web.views import (
     is_agent,
     list_time,
     preview,
-    read_lists,
     role_required,
 )
 
@@ -43,88 +39,10 @@ agent_only = role_required(is_agent, AGENT_ONLY)
 DEFAULT_ACCEPT = 5
 GONE = "This chat is no longer yours: it was transferred, or someone else took it."
 
-# --- Reads -------------------------------------------------------------------------------
-
-_EPOCH = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
-
-# The agent's own replies; the desk's automatic ones (out of hours, queue) answer nothing.
-_REPLIES = Message.objects.filter(chat=OuterRef("pk"), direction=Direction.OUT, is_automatic=False)
-# The contact's first message after the last reply: the customer has waited since then.
-_UNANSWERED = Message.objects.filter(
-    chat=OuterRef("pk"),
-    direction=Direction.IN,
-    created_at__gt=Coalesce(OuterRef("last_reply_at"), _EPOCH),
-)
-
-
-# The queue lists its oldest tickets (those "Accept the oldest" takes) up to this many: a
-# department's queue may hold hundreds, and the count above the list says how many.
-QUEUE_LIMIT = 50
-
-# Where a ticket stands in the queue, oldest first; the agent's own chats (one partition,
-# by their agent) are never cut.
-_QUEUE_PLACE = Case(
-    When(
-        agent__isnull=True,
-        then=Window(RowNumber(), partition_by=[F("agent_id")], order_by=[F("created_at"), F("id")]),
-    ),
-    default=Value(0),
-)
-
-
-def workspace_chats(agent: User, *, queue_limit: int = QUEUE_LIMIT) -> QuerySet[Chat]:
-    """In one query: the agent's open chats and tickets, and the ``queue_limit`` oldest
-    unassigned tickets of their departments, each with ``queue_size`` (how many wait in
-    all); newest activity first, with ``unread``, ``last_reply_at`` and
-    ``first_unanswered_at``.
-
-    The rows are picked first, by id, and only those get the per-chat subqueries: a long
-    queue is counted, not read message by message."""
-    mine = Q(agent=agent, status=ChatStatus.OPEN)
-    queue = Q(
-        kind=ChatKind.TICKET,
-        ticket_state=TicketState.UNASSIGNED,
-        status=ChatStatus.OPEN,
-        department__in=agent.departments.all(),
-    )
-    listed = (
-        Chat.objects.filter(mine | queue)
-        .annotate(queue_place=_QUEUE_PLACE)
-        .filter(queue_place__lte=queue_limit)
-        .values("pk")
-    )
-    queue_size = Chat.objects.filter(queue).order_by().values(n=Func(F("id"), function="COUNT"))
-    chats = (
-        Chat.objects.filter(pk__in=listed)
-        .select_related("contact", "channel")
-        .annotate(queue_size=Subquery(queue_size))
-        .annotate(
-            last_reply_at=Subquery(_REPLIES.order_by("-created_at", "-id").values("created_at")[:1])
-        )
-        .annotate(
-            first_unanswered_at=Subquery(
-                _UNANSWERED.order_by("created_at", "id").values("created_at")[:1]
-            )
-        )
-        .order_by(F("last_message_at").desc(nulls_last=True), "-created_at", "-id")
-    )
-    return chat_queries.with_unread(chats)
-
-
-def waiting_since(chat: Chat) -> datetime | None:
-    """Since when the contact has waited for the desk: their first message after the
-    agent's last reply; with no message and no reply yet, since the chat came to the
-    agent (or, for a ticket in the queue, since it was opened). None once answered."""
-    first_unanswered: datetime | None = getattr(chat, "first_unanswered_at", None)
-    if first_unanswered is not None:
-        return first_unanswered
-    if getattr(chat, "last_reply_at", None) is None:
-        return chat.assigned_at or chat.created_at
-    return None
-
 
 def waiting_words(since: datetime, now: datetime) -> str:
-    """ "waiting 3 min" — the same words static/web/agent.js writes every 30 s."""
+    """ "waiting 3 min": the server is the one writer of these words; the lists are read
+    again every minute (``hx-trigger`` on #agent-lists) to keep them current."""
     minutes = max(0, int((now - since) / timedelta(minutes=1)))
     if minutes < 1:
         return "waiting under 1 min"
@@ -134,6 +52,14 @@ def waiting_words(since: datetime, now: datetime) -> str:
     if hours < 24:
         return f"waiting {hours} h {rest} min" if rest else f"waiting {hours} h"
     return f"waiting {hours // 24} d"
+
+
+def waiting_urgency(since: datetime, now: datetime) -> str:
+    """How long a wait looks on the row: "" under 5 minutes, "long" under 15, "urgent"."""
+    minutes = (now - since) / timedelta(minutes=1)
+    if minutes >= 15:
+        return "urgent"
+    return "long" if minutes >= 5 else ""
 
 
 def chat_version(chat: Chat) -> str:
@@ -152,6 +78,7 @@ class Row:
     waiting_since: datetime | None
     waiting_iso: str
     waiting: str
+    urgency: str
     version: str
     page_url: str
     open_url: str
@@ -163,7 +90,7 @@ def _rows(chats: list[Chat], now: datetime) -> list[Row]:
     page, head = chat_route("agent-chat"), chat_route("agent-chat-open")
     rows = []
     for chat in chats:
-        since = waiting_since(chat)
+        since = chat_queries.waiting_since(chat)
         rows.append(
             Row(
                 chat=chat,
@@ -172,6 +99,7 @@ def _rows(chats: list[Chat], now: datetime) -> list[Row]:
                 waiting_since=since,
                 waiting_iso=list_time(since).iso if since is not None else "",
                 waiting=waiting_words(since, now) if since is not None else "",
+                urgency=waiting_urgency(since, now) if since is not None else "",
                 version=chat_version(chat),
                 page_url=page(chat.pk),
                 open_url=head(chat.pk),
@@ -183,7 +111,7 @@ def _rows(chats: list[Chat], now: datetime) -> list[Row]:
 
 
 def _lists(user: User, **extra: Any) -> dict[str, Any]:
-    chats, seq = read_lists(workspace_chats(user))
+    chats, seq = chat_queries.read_lists(chat_queries.workspace_chats(user))
     rows = _rows(chats, clock.now())
     queue = [r for r in rows if r.chat.agent_id is None]
     queue.sort(key=lambda r: (r.chat.created_at, r.chat.pk))  # the oldest are accepted first
@@ -193,7 +121,7 @@ def _lists(user: User, **extra: Any) -> dict[str, Any]:
         "tickets": [r for r in rows if r.chat.agent_id and r.chat.kind == ChatKind.TICKET],
         "unassigned": queue,
         "unassigned_total": getattr(queue[0].chat, "queue_size", 0) if queue else 0,
-        "queue_limit": QUEUE_LIMIT,
+        "queue_limit": chat_queries.QUEUE_LIMIT,
         "accept_default": DEFAULT_ACCEPT,
         "accept_max": transfers.MAX_ACCEPT,
         "accept_url": reverse("agent-accept"),

@@ -4,7 +4,7 @@ chat (a permalink); and the notifications bell of the top bar."""
 
 from django.urls import path
 
-from chatdesk.web import panel_views
+from chatdesk.web import bell_views, panel_views
 
 urlpatterns = [
     path("chats/<int:chat_id>/", panel_views.chat_page, name="chat-page"),
@@ -32,15 +32,15 @@ urlpatterns = [
         panel_views.mentionable,
         name="chat-panel-mentionable",
     ),
-    path("notifications/bell/", panel_views.notification_bell, name="notification-bell"),
+    path("notifications/bell/", bell_views.notification_bell, name="notification-bell"),
     path(
         "notifications/read-all/",
-        panel_views.notifications_read_all,
+        bell_views.notifications_read_all,
         name="notifications-read-all",
     ),
     path(
         "notifications/<int:notification_id>/read/",
-        panel_views.notification_read,
+        bell_views.notification_read,
         name="notification-read",
     ),
 ]

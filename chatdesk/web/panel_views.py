@@ -1,17 +1,16 @@
 """The chat panel shared by the agent workspace and the supervisor console: one chat's
 header and actions, transcript, composer, comments, timeline and contact, as htmx
-fragments; plus the notifications bell of the top bar.
+fragments (the composer's rules are in ``panel_composer``, the top bar's bell in
+``bell_views``).
 
 Views parse, call one service or query, and render. Customer text reaches the templates
 as plain strings: autoescaping is what keeps it text."""
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -21,38 +20,27 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
-from chatdesk.chats import access, queries
-from chatdesk.chats.models import (
-    Chat,
-    ChatEvent,
-    ChatKind,
-    ChatStatus,
-    Comment,
-    ContactOptOut,
-    Message,
-    Notification,
-)
+from chatdesk.chats import queries
+from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Message
 from chatdesk.chats.services import comments as comment_services
 from chatdesk.chats.services import notifications as notification_services
 from chatdesk.chats.services import outbound
-from chatdesk.chats.window import ContactWindow, contact_window
-from chatdesk.core import clock
-from chatdesk.core.errors import DeskError, Forbidden, NotFound
+from chatdesk.chats.window import contact_window
+from chatdesk.core.errors import DeskError, NotFound
 from chatdesk.flows import lifecycle
 from chatdesk.flows import outbound as outbound_flow
-from chatdesk.providers.models import ChannelKind, Template, TemplateStatus
-from chatdesk.realtime import log as live_events
+from chatdesk.web.panel_composer import (
+    OPTED_OUT_NOTE,
+    SUPERVISOR_NOTE,
+    composer_for,
+    variables_of,
+)
 from chatdesk.web.views import role_required
+
+__all__ = ["OPTED_OUT_NOTE", "SUPERVISOR_NOTE"]
 
 SIGNED_IN = "Sign in to see chats."
 NOT_FOUND = "This chat does not exist, or it is not one you can see."
-SUPERVISOR_NOTE = "Supervisors cannot take part in a live chat; add a comment instead."
-OPTED_OUT_NOTE = "The contact opted out (STOP); they must send START before you can write."
-
-# The transcript shows the newest messages; older ones are in the API's pages.
-TRANSCRIPT_LIMIT = 200
-BELL_LIMIT = 10
-MENTION_LIMIT = 8
 
 signed_in = role_required(lambda user: True, SIGNED_IN)
 
@@ -67,11 +55,11 @@ def _not_found(request: HttpRequest) -> HttpResponse:
     return render(request, "web/_panel_missing.html", {"sentence": NOT_FOUND}, status=404)
 
 
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
 # --- What a user may do here ------------------------------------------------------------------
-
-
-def _is_live(chat: Chat) -> bool:
-    return chat.kind == ChatKind.CHAT and chat.status == ChatStatus.OPEN
 
 
 def may_close(chat: Chat, user: User) -> bool:
@@ -88,241 +76,67 @@ def state_label(chat: Chat) -> str:
     return "Live chat · open" if chat.status == ChatStatus.OPEN else "Live chat · closed"
 
 
-@dataclass
-class Composer:
-    """What the composer offers this user on this chat, and what they had typed."""
-
-    chat: Chat
-    may_send: bool
-    note: str = ""
-    window: ContactWindow | None = None
-    opted_out: bool = False
-    is_sms: bool = False
-    templates: list[Template] = field(default_factory=list)
-    template: Template | None = None
-    variables: list[str] = field(default_factory=list)
-    draft: str = ""
-    error: str = ""
-    chose_template: bool = False  # the user asked for a template while free text is allowed
-    has_templates: bool = False
-
-    @property
-    def must_use_template(self) -> bool:
-        return self.window is not None and self.window.applies and not self.window.is_open
-
-    @property
-    def needs_template(self) -> bool:
-        """Show the template picker: required outside the window, or chosen."""
-        return self.must_use_template or self.chose_template
-
-    @property
-    def supervisor_note(self) -> str:
-        return SUPERVISOR_NOTE
-
-    @property
-    def opted_out_note(self) -> str:
-        return OPTED_OUT_NOTE
-
-    @property
-    def window_left(self) -> str:
-        """The time left in the contact window, as HH:MM:SS (what the countdown starts at)."""
-        if self.window is None or self.window.expires_at is None or not self.window.is_open:
-            return ""
-        seconds = max(0, int((self.window.expires_at - clock.now()).total_seconds()))
-        return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
-
-    @property
-    def fields(self) -> list[tuple[int, str]]:
-        if self.template is None:
-            return []
-        values = self.variables + [""] * self.template.variable_count
-        return [(n, values[n - 1]) for n in range(1, self.template.variable_count + 1)]
-
-
-def composer_for(
-    chat: Chat,
-    user: User,
-    *,
-    template_id: str | None = None,
-    variables: list[str] | None = None,
-    draft: str = "",
-    error: str = "",
-    chose_template: bool = False,
-) -> Composer:
-    try:
-        access.check_may_send(user, chat)
-    except DeskError as refusal:
-        note = SUPERVISOR_NOTE if isinstance(refusal, Forbidden) and _is_live(chat) else ""
-        return Composer(chat=chat, may_send=False, note=note or refusal.detail)
-    composer = Composer(
-        chat=chat,
-        may_send=True,
-        window=contact_window(chat),
-        opted_out=ContactOptOut.objects.filter(
-            contact_id=chat.contact_id, channel_id=chat.channel_id
-        ).exists(),
-        is_sms=chat.channel.kind == ChannelKind.SMS,
-        variables=list(variables or []),
-        draft=draft,
-        error=error,
-    )
-    approved = Template.objects.filter(channel=chat.channel, status=TemplateStatus.APPROVED)
-    # A template may be sent at any time; inside the window it is the user's choice.
-    composer.chose_template = (chose_template or template_id is not None) and approved.exists()
-    if composer.needs_template:
-        composer.templates = list(approved.order_by("name", "language", "id"))
-        chosen = [t for t in composer.templates if str(t.pk) == (template_id or "")]
-        composer.template = chosen[0] if chosen else None
-    else:
-        composer.has_templates = approved.exists()
-    return composer
-
-
-# --- Reads -------------------------------------------------------------------------------------
-
-
-def transcript_of(chat: Chat) -> list[Message]:
-    """The newest messages of the chat, oldest first."""
-    rows = list(
-        Message.objects.filter(chat=chat)
-        .select_related("template", "author")
-        .order_by("-created_at", "-id")[:TRANSCRIPT_LIMIT]
-    )
-    rows.reverse()
-    return rows
-
+# --- Shaping what the queries read ---------------------------------------------------------------
 
 MENTION = comment_services.MENTION
 
 
-def highlighted(comment: Comment, usernames: set[str]) -> SafeString:
+def highlighted(body: str, usernames: frozenset[str]) -> SafeString:
     """The comment's body, escaped, with the @-mentions of the users it notified marked."""
     pieces: list[str] = []
     at = 0
-    for match in MENTION.finditer(comment.body):
-        pieces.append(conditional_escape(comment.body[at : match.start()]))
+    for match in MENTION.finditer(body):
+        pieces.append(conditional_escape(body[at : match.start()]))
         name = match.group(1)
         if name.lower() in usernames or name.rstrip(".").lower() in usernames:
             pieces.append(format_html('<mark class="cdp-mention">@{}</mark>', name))
         else:
             pieces.append(conditional_escape(match.group(0)))
         at = match.end()
-    pieces.append(conditional_escape(comment.body[at:]))
+    pieces.append(conditional_escape(body[at:]))
     return mark_safe("".join(pieces))  # noqa: S308 - every piece is escaped above
 
 
 @dataclass(frozen=True)
 class CommentRow:
-    comment: Comment
+    comment: Any
     body: SafeString
 
 
 def comment_rows(chat: Chat) -> list[CommentRow]:
-    comments = list(queries.chat_comments(chat).select_related("author"))
-    ids = {user.pk for comment in comments for user in comment.mentions.all()}
-    names = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
     return [
-        CommentRow(
-            comment,
-            highlighted(comment, {names[u.pk].lower() for u in comment.mentions.all()}),
-        )
-        for comment in comments
+        CommentRow(entry.comment, highlighted(entry.comment.body, entry.mentioned))
+        for entry in queries.comments_of(chat)
     ]
 
 
-def mentionable_users(chat: Chat, *, by: User, term: str) -> list[User]:
-    """Active users, besides ``by``, who may see the chat (``access.users_who_may_see``),
-    whose username or name starts with ``term``."""
-    users = access.users_who_may_see(chat).exclude(pk=by.pk)
-    term = term.strip().lstrip("@")
-    if term:
-        users = users.filter(
-            Q(username__istartswith=term)
-            | Q(display_name__istartswith=term)
-            | Q(display_name__icontains=" " + term)
-            | Q(first_name__istartswith=term)
-            | Q(last_name__istartswith=term)
-        )
-    return list(users.distinct().order_by("username")[:MENTION_LIMIT])
-
-
-def earlier_chats(chat: Chat, user: User) -> list[Chat]:
-    return list(
-        access.visible_chats(user)
-        .filter(contact_id=chat.contact_id)
-        .exclude(pk=chat.pk)
-        .select_related("channel", "agent")
-        .order_by("-created_at", "-id")[:20]
-    )
-
-
-@dataclass(frozen=True)
-class TimelineRow:
-    event: ChatEvent
-    detail: str
-
-
-def timeline_of(chat: Chat) -> list[TimelineRow]:
-    """The chat's timeline, each event with a few words on what it carried."""
-    events = list(queries.chat_events(chat).select_related("actor"))
-    ids = {
-        event.data[key]
-        for event in events
-        for key in ("agent_id", "from_agent_id")
-        if isinstance(event.data.get(key), int)
-    }
-    names = {user.pk: user.name for user in User.objects.filter(pk__in=ids)}
-    rows = []
-    for event in events:
-        data = event.data
-        words = []
-        if isinstance(data.get("from_agent_id"), int) and data["from_agent_id"] in names:
-            words.append(f"from {names[data['from_agent_id']]}")
-        if isinstance(data.get("agent_id"), int) and data["agent_id"] in names:
-            words.append(f"to {names[data['agent_id']]}")
-        if data.get("template"):
-            words.append(f"template {data['template']}")
-        if data.get("reason"):
-            words.append(str(data["reason"]).replace("_", " "))
-        if data.get("closed_by"):
-            words.append(f"by the {data['closed_by']}")
-        if data.get("keyword"):
-            words.append(f"keyword {data['keyword']}")
-        rows.append(TimelineRow(event, ", ".join(words)))
-    return rows
-
-
 def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
-    window = contact_window(chat)
     return {
         "chat": chat,
         "state": state_label(chat),
-        "window": window,
+        "window": contact_window(chat),
         "can_close": may_close(chat, user),
         "can_reopen": may_reopen(chat, user),
-        "messages": transcript_of(chat),
+        "messages": queries.transcript_of(chat),
         "composer": composer_for(chat, user, **composer),
         "comments": comment_rows(chat),
-        "events": timeline_of(chat),
-        "earlier": earlier_chats(chat, user),
-        "opted_out_channels": list(
-            ContactOptOut.objects.filter(contact_id=chat.contact_id).select_related("channel")
-        ),
+        "events": queries.timeline_of(chat),
+        "earlier": queries.earlier_chats(chat, user),
+        "opted_out_channels": queries.opt_outs_of(chat),
     }
 
 
 def _read_transcript(chat: Chat, user: User) -> list[Message]:
     """The transcript after the chat's own agent acted on it (a POST): they have read it.
     A GET never marks a chat read; the page showing it does, with a POST of its own."""
-    messages = transcript_of(chat)
+    messages = queries.transcript_of(chat)
     if chat.agent_id == user.pk:
         notification_services.mark_chat_read(chat_id=chat.pk, by=user)
     return messages
 
 
 def _chat(request: HttpRequest, chat_id: int) -> Chat:
-    chat = access.chat_for(_user(request), chat_id)
-    return Chat.objects.select_related("contact", "channel", "agent", "department").get(pk=chat.pk)
+    return queries.panel_chat(_user(request), chat_id)
 
 
 # --- Pages and fragments -----------------------------------------------------------------------
@@ -334,7 +148,7 @@ def _chat(request: HttpRequest, chat_id: int) -> Chat:
 def chat_page(request: HttpRequest, chat_id: int) -> HttpResponse:
     """A permalink to one chat: the panel on a page of its own."""
     user = _user(request)
-    seq = live_events.latest_seq()
+    seq = queries.newest_seq()
     try:
         chat = _chat(request, chat_id)
     except NotFound:
@@ -368,9 +182,8 @@ def chat_transcript(request: HttpRequest, chat_id: int) -> HttpResponse:
         chat = _chat(request, chat_id)
     except NotFound:
         return _not_found(request)
-    return render(
-        request, "web/_panel_transcript.html", {"chat": chat, "messages": transcript_of(chat)}
-    )
+    context = {"chat": chat, "messages": queries.transcript_of(chat)}
+    return render(request, "web/_panel_transcript.html", context)
 
 
 @never_cache
@@ -385,19 +198,10 @@ def chat_composer(request: HttpRequest, chat_id: int) -> HttpResponse:
         chat,
         _user(request),
         template_id=request.GET.get("template_id") or None,
-        variables=_variables(request.GET),
+        variables=variables_of(request.GET),
         chose_template=request.GET.get("mode") == "template",
     )
     return render(request, "web/_panel_composer.html", {"chat": chat, "composer": composer})
-
-
-def _variables(data: Any) -> list[str]:
-    numbered = sorted(
-        (int(match.group(1)), value)
-        for key, value in data.items()
-        if (match := re.fullmatch(r"var_(\d{1,2})", key))
-    )
-    return [value for _, value in numbered]
 
 
 @never_cache
@@ -407,7 +211,7 @@ def send_message(request: HttpRequest, chat_id: int) -> HttpResponse:
     """The composer: free text, or a template with its variables."""
     user = _user(request)
     template_id = request.POST.get("template_id") or None
-    variables = _variables(request.POST)
+    variables = variables_of(request.POST)
     text = request.POST.get("text", "")
     try:
         chat = _chat(request, chat_id)
@@ -436,7 +240,7 @@ def send_message(request: HttpRequest, chat_id: int) -> HttpResponse:
         )
     context = {
         "chat": chat,
-        "composer": composer_for(chat, user),
+        "composer": composer_for(chat, user, sent=True),
         "messages": _read_transcript(chat, user),
         "oob": True,
     }
@@ -490,6 +294,8 @@ def chat_comments(request: HttpRequest, chat_id: int) -> HttpResponse:
         except DeskError as refusal:
             context.update(error=refusal.detail, draft=body)
             status = refusal.status_code
+        else:
+            context["added"] = True  # the box starts empty, whatever the page had kept
     elif request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET, POST"})
     context["comments"] = comment_rows(chat)
@@ -502,74 +308,18 @@ def chat_comments(request: HttpRequest, chat_id: int) -> HttpResponse:
 @require_GET
 @signed_in
 def mentionable(request: HttpRequest, chat_id: int) -> HttpResponse:
-    """Who a comment on this chat can @-mention: ``[{username, name}]``."""
+    """Who a comment on this chat can @-mention: for htmx, the options of the comment box's
+    listbox (``q`` is the word after the @, ``box`` the listbox's id); otherwise, as data,
+    ``{"users": [{username, name}]}``."""
     try:
         chat = _chat(request, chat_id)
     except NotFound:
+        if _is_htmx(request):
+            return HttpResponse(status=404)
         return JsonResponse({"detail": NOT_FOUND}, status=404)
-    users = mentionable_users(chat, by=_user(request), term=request.GET.get("q", "")[:150])
+    users = queries.mentionable_users(chat, by=_user(request), term=request.GET.get("q", "")[:150])
+    if _is_htmx(request):
+        box = request.GET.get("box", "")
+        box = box if box.replace("-", "").isalnum() and len(box) < 60 else "cdp-mentions"
+        return render(request, "web/_panel_mentions.html", {"users": users, "box": box})
     return JsonResponse({"users": [{"username": u.username, "name": u.name} for u in users]})
-
-
-# --- The bell ----------------------------------------------------------------------------------
-
-
-def chat_link(user: User, chat_id: int) -> str:
-    """Where a notification takes its reader: the page of their role, with the chat open."""
-    home = "/supervisor/" if user.oversees else "/agent/"
-    return f"{home}?chat={chat_id}"
-
-
-@dataclass(frozen=True)
-class BellItem:
-    notification: Notification
-    link: str
-    text: str
-
-
-def bell_context(user: User) -> dict[str, Any]:
-    notifications = Notification.objects.filter(recipient=user).select_related(
-        "chat__contact", "comment__author"
-    )
-    items = []
-    for notification in notifications.order_by("-created_at", "-id")[:BELL_LIMIT]:
-        chat = notification.chat
-        who = chat.contact.name or chat.contact.phone
-        if notification.kind == "mention" and notification.comment is not None:
-            text = f"{notification.comment.author.name} mentioned you on the chat with {who}"
-        elif notification.kind == "transferred":
-            text = f"The chat with {who} was transferred to you"
-        else:
-            text = f"The chat with {who} was assigned to you"
-        items.append(BellItem(notification, chat_link(user, chat.pk), text))
-    return {
-        "bell_unread": queries.unread_notification_count(user),
-        "bell_items": items,
-        "bell_url": reverse("notification-bell"),
-    }
-
-
-@never_cache
-@require_GET
-@signed_in
-def notification_bell(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/_panel_bell.html", bell_context(_user(request)))
-
-
-@require_POST
-@signed_in
-def notifications_read_all(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    notification_services.mark_all_read(by=user)
-    return render(request, "web/_panel_bell.html", {**bell_context(user), "bell_open": True})
-
-
-@require_POST
-@signed_in
-def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
-    user = _user(request)
-    try:
-        notification_services.mark_read(notification_id=notification_id, by=user)
-    except NotFound as missing:
-        return HttpResponse(missing.detail, status=404, content_type="text/plain")
-    return render(request, "web/_panel_bell.html", bell_context(user))

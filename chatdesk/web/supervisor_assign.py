@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from django.db.models import Count, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,16 +21,17 @@ from django.views.decorators.http import require_http_methods
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import access
-from chatdesk.chats.models import Chat, ChatKind, ChatStatus
+from chatdesk.chats import queries as chat_queries
+from chatdesk.chats.models import Chat, ChatKind
 from chatdesk.core.errors import DeskError, NotFound
-from chatdesk.flows import transfers
+from chatdesk.flows import bulk, transfers
 from chatdesk.routing.models import Department
-from chatdesk.routing.queries import agents_online
-from chatdesk.web.supervisor_views import Refusal
+from chatdesk.routing.queries import agents_with_load
+from chatdesk.web.supervisor_views import Refusal, refusals_named
 from chatdesk.web.views import SUPERVISORS_ONLY, oversees, role_required
 
 SIGNED_IN = "Sign in to assign chats."
-MAX_BULK = 100
+MAX_BULK = bulk.MAX_BULK
 
 
 @dataclass(frozen=True)
@@ -42,10 +41,11 @@ class AgentChoice:
     open_chats: int
     capacity: int
     department_ids: frozenset[int]
+    has_room: bool  # routing's answer: below capacity, so they can take a live chat now
 
     @property
     def full(self) -> bool:
-        return self.open_chats >= self.capacity
+        return not self.has_room
 
 
 @dataclass(frozen=True)
@@ -101,22 +101,12 @@ class AssignForm:
         return f"Assign the {kind} with {who}"
 
 
-def _open_chat_count() -> Subquery:
-    return Subquery(
-        Chat.objects.filter(agent=OuterRef("pk"), kind=ChatKind.CHAT, status=ChatStatus.OPEN)
-        .order_by()
-        .values("agent")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-
-
 def _online_agents(exclude: set[int]) -> list[AgentChoice]:
-    """Agents online and ``available``, least loaded first, each with their load."""
+    """Agents online and ``available``, least loaded first, each with their load and
+    whether they have room: routing's own reading (``agents_with_load``)."""
     rows = (
-        agents_online(None)
+        agents_with_load(None)
         .exclude(pk__in=exclude)
-        .annotate(open_chats=Coalesce(_open_chat_count(), Value(0)))
         .prefetch_related("departments")
         .order_by("open_chats", "display_name", "username", "pk")
     )
@@ -127,23 +117,36 @@ def _online_agents(exclude: set[int]) -> list[AgentChoice]:
             open_chats=int(getattr(agent, "open_chats", 0)),
             capacity=agent.capacity,
             department_ids=frozenset(d.pk for d in agent.departments.all()),
+            has_room=bool(getattr(agent, "has_room", False)),
         )
         for agent in rows
     ]
 
 
-def fill_choices(form: AssignForm) -> None:
-    """The departments (each with its reason when nobody there can take the chat) and the
-    agents the dialog offers, read fresh."""
-    holders = {c.agent_id for c in form.chats if c.agent_id is not None}
+def who_can_take(
+    chats: list[Chat], *, live: bool
+) -> tuple[list[AgentChoice], list[DepartmentChoice]]:
+    """Who can take these chats now: the agents online and available (least loaded first,
+    each with their load) and every department, each with its reason when nobody there
+    can take a chat.
+
+    The load and the room come from routing's one query (``agents_with_load``, the rule
+    ``assign_chat`` applies), so the dialog's "2/5" never disagrees with routing."""
+    holders = {c.agent_id for c in chats if c.agent_id is not None}
     everyone = _online_agents(holders)
     departments: list[DepartmentChoice] = []
     for department in Department.objects.order_by("name"):
         members = [a for a in everyone if department.pk in a.department_ids]
         # A live chat needs room in someone's capacity; tickets do not count against it.
-        takers = [a for a in members if not a.full] if form.live else members
+        takers = [a for a in members if not a.full] if live else members
         reason = "" if takers else f"No agent available in {department.name}"
         departments.append(DepartmentChoice(department.pk, department.name, reason))
+    return everyone, departments
+
+
+def fill_choices(form: AssignForm) -> None:
+    """The departments and the agents the dialog offers, read fresh."""
+    everyone, departments = who_can_take(form.chats, live=form.live)
     form.departments = departments
     if form.department is not None and not any(
         d.id == form.department and not d.disabled for d in departments
@@ -207,15 +210,18 @@ def _assign(form: AssignForm) -> tuple[list[Chat], list[Refusal]]:
         note=form.note,
         override_capacity=form.override_capacity and form.can_override,
     )
-    done: list[Chat] = []
-    refusals: list[Refusal] = []
-    for chat in form.chats:
-        try:
-            done.append(transfers.assign_chat(chat_id=chat.pk, target=target, by=form.user))
-        except DeskError as refusal:
-            name = chat.contact.name or chat.contact.phone
-            refusals.append(Refusal(chat.pk, name, refusal.detail))
-    return done, refusals
+    if form.is_bulk:
+        # The console's selection: one bulk flow, a refusal per chat that did not go.
+        outcome = bulk.assign_chats(
+            chat_ids=[c.pk for c in form.chats], target=target, by=form.user
+        )
+        return outcome.done, refusals_named(outcome.refused)
+    chat = form.chats[0]
+    try:
+        return [transfers.assign_chat(chat_id=chat.pk, target=target, by=form.user)], []
+    except DeskError as refusal:
+        name = chat.contact.name or chat.contact.phone
+        return [], [Refusal(chat.pk, name, refusal.detail)]
 
 
 def _kind(chat: Chat) -> str:
@@ -300,7 +306,7 @@ def tickets_assign(request: HttpRequest) -> HttpResponse:
             "web/_supervisor_status.html",
             {"message": "Select at least one ticket first."},
         )
-    chats = list(Chat.objects.filter(pk__in=ids).select_related("contact").order_by("pk"))
+    chats = chat_queries.chats_with_contacts(ids)
     form = _read(request, chats)
     post_url = reverse("supervisor-tickets-assign")
     if request.method == "GET":

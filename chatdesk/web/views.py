@@ -1,4 +1,5 @@
-"""Pages: thin views that read through queries and render templates."""
+"""What every page shares: the role checks and the 403 page, sign-in and sign-out, each
+role's home, and how list rows write links, times and previews."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,9 +24,6 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from chatdesk.accounts.models import User
-from chatdesk.chats.models import Chat, Message
-from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import LiveEvent
 
 View = Callable[..., HttpResponse]
 
@@ -116,50 +113,6 @@ class LogoutView(auth_views.LogoutView):
         if not request.user.is_authenticated:
             return HttpResponseRedirect(settings.LOGIN_URL)
         return render(request, "web/logout.html")
-
-
-# --- Live lists --------------------------------------------------------------------------
-#
-# The agent's and the supervisor's lists are fragments that htmx fetches again when live.js
-# reports a change (see static/web/live.js); the page renders the same fragments inline,
-# with the newest live-event seq in <body data-live-seq>, from which live.js asks the event
-# stream for everything that happened after the page was read.
-
-# A list shows each chat's latest message. Customer text: the templates autoescape it.
-_LATEST_MESSAGE = Message.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
-
-# The newest seq, read inside the list's own query: one snapshot, so the list cannot be
-# older than the seq, and the page costs no extra query.
-_NEWEST_SEQ = Subquery(
-    LiveEvent.objects.filter(seq__isnull=False).order_by("-seq").values("seq")[:1]
-)
-
-
-def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Chat], int]:
-    """The chats, each with ``last_text`` and ``last_direction``, and the newest live-event
-    seq as of that read. Read the lists a page shows first: whatever is read after them is
-    at least as new as the seq.
-
-    An empty list carries no seq; then the seq is read on its own and the list again after
-    it (nothing read before the seq may stand beside it)."""
-    if limit is not None:
-        # Pick the page's ids first, then join what the rows show to those alone: joined
-        # before the cut, every chat of the list would be joined to its contact (the planner
-        # reads all the contacts to do it) only for most of them to be dropped.
-        chats = chats.filter(pk__in=chats.values("pk")[:limit])
-    annotated: QuerySet[Chat] = chats.annotate(
-        last_text=Subquery(_LATEST_MESSAGE.values("text")[:1]),
-        last_direction=Subquery(_LATEST_MESSAGE.values("direction")[:1]),
-        live_seq=_NEWEST_SEQ,
-    )
-    if limit is not None:
-        annotated = annotated[:limit]
-    rows = list(annotated)
-    if rows:
-        seq: int = getattr(rows[0], "live_seq", None) or 0
-        return rows, seq
-    seq = live_events.latest_seq()
-    return list(annotated.all()), seq
 
 
 # --- Rows of the lists ---------------------------------------------------------------------

@@ -5,6 +5,7 @@ presence switch; Transfer opens the assign dialog; on a phone, the lists or the 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator
 
@@ -143,7 +144,10 @@ def test_alice_accepts_a_ticket_and_bob_sees_it_go(
         "/agent/tickets/accept/",
         form={"chat_id": ticket_id or ""},
         headers={
-            "X-CSRFToken": bob.locator("#workspace").get_attribute("data-csrf") or "",
+            # The page's one CSRF source: hx-headers on <body>.
+            "X-CSRFToken": json.loads(bob.locator("body").get_attribute("hx-headers") or "{}")[
+                "X-CSRFToken"
+            ],
             "HX-Request": "true",
         },
     )

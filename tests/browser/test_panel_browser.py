@@ -279,3 +279,74 @@ def test_outside_the_window_a_template_is_previewed_as_text(
         "Hi <b>Pieter</b>, your order 1042 is on its way."
     )
     assert dialogs == []
+
+
+def test_a_draft_survives_a_refresh_of_the_whole_panel(
+    new_page: Callable[..., Page], server: Server, desk: Callable[..., int]
+):
+    """A change of owner or state reloads the whole panel (desk:chat-ID, as live.js names
+    it); what the agent was typing, and where, stays (hx-preserve); a sent reply empties
+    the box."""
+    chat_id = desk("+27830000103", "Sipho Ndlovu", ["Where is my parcel?"])
+    page = new_page()
+    open_chat(page, "alice", chat_id)
+    box = page.get_by_role("textbox", name="Message")
+    box.click()
+    box.type("Let me look it up")
+    note = page.get_by_role("combobox", name="Add a comment")
+    page.evaluate("document.querySelector('.cdp').dataset.before = 'yes'")
+    page.evaluate(f"document.body.dispatchEvent(new CustomEvent('desk:chat-{chat_id}'))")
+    expect(page.locator(".cdp[data-before]")).to_have_count(0, timeout=LIVE_DEADLINE_MS)
+    expect(page.locator(".cdp")).to_have_count(1)
+    expect(box).to_have_value("Let me look it up")
+    expect(box).to_be_focused()
+    box.press("Enter")
+    expect(transcript(page).locator(".cdp-msg-out").last).to_contain_text("Let me look it up")
+    expect(box).to_have_value("")
+    # A comment draft too, in its hidden tab.
+    page.get_by_role("tab", name=re.compile("^Comments")).click()
+    note.fill("Parcel delayed at the depot")
+    page.evaluate(f"document.body.dispatchEvent(new CustomEvent('desk:chat-{chat_id}'))")
+    expect(page.locator(".cdp[data-before]")).to_have_count(0)
+    expect(page.get_by_role("tab", name=re.compile("^Comments"))).to_have_attribute(
+        "aria-selected", "true", timeout=LIVE_DEADLINE_MS
+    )
+    expect(note).to_have_value("Parcel delayed at the depot")
+
+
+ADD_COMMENT = """
+from chatdesk.accounts.models import User
+from chatdesk.chats.services.comments import add_comment
+add_comment(chat_id={chat_id}, body={body!r}, by=User.objects.get(username="sam"))
+"""
+
+NOTIFICATION_READ = """
+from chatdesk.chats.models import Notification
+print(Notification.objects.filter(chat_id={chat_id}, read_at__isnull=True).count())
+"""
+
+
+def test_the_open_bell_stays_open_as_it_reloads_and_a_notification_leads_to_its_chat(
+    new_page: Callable[..., Page], server: Server, desk: Callable[..., int]
+):
+    chat_id = desk("+27830000104", "Zanele Mthembu", ["Can I change my address?"])
+    page = new_page()
+    open_chat(page, "alice", chat_id)
+    page.get_by_role("button", name=re.compile("^Notifications")).click()
+    menu = page.locator("#cdp-bell-menu")
+    expect(menu).to_be_visible()
+
+    # A mention arrives while the menu is open: the bell reloads (htmx) and stays open.
+    server.chatdesk("shell", "-c", ADD_COMMENT.format(chat_id=chat_id, body="@alice the address"))
+    item = menu.get_by_role("link").filter(has_text="Sam Supervisor mentioned you")
+    expect(item).to_have_count(1, timeout=LIVE_DEADLINE_MS)
+    expect(menu).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Notifications"))).to_have_attribute(
+        "aria-expanded", "true"
+    )
+
+    # Choosing it marks it read (an hx-post) and the answer takes the page to the chat.
+    item.click()
+    page.wait_for_url(re.compile(rf"/agent/\?chat={chat_id}$"))
+    unread = server.chatdesk("shell", "-c", NOTIFICATION_READ.format(chat_id=chat_id))
+    assert unread.strip().splitlines()[-1] == "0"

@@ -409,6 +409,13 @@ API: list[Row] = [
     R("POST", "/chats/{chat_id}/read", "login ok 404 ok ok", "/chats/{chat}/read"),
     R("POST", "/chats/{chat_id}/accept", "login 409 404 403 403", "/chats/{chat}/accept"),
     R("POST", "/chats/tickets/accept-oldest", "login ok ok 403 403", data={"count": 1}),
+    # Acting on several chats at once is for those who oversee the desk.
+    R(
+        "POST",
+        "/chats/bulk",
+        "login 403 403 ok ok",
+        data={"action": "close", "chat_ids": ["{chat}"]},
+    ),
     R("GET", "/chats/{chat_id}/comments", "login ok 404 ok ok", "/chats/{chat}/comments"),
     R(
         "POST",
@@ -535,6 +542,8 @@ def filled(data: dict[str, Any] | None, world: World) -> dict[str, Any] | None:
         if isinstance(value, str) and "{" in value:
             value = value.format(**world.ids)
             out[key] = int(value) if value.isdigit() else value
+        elif isinstance(value, list):
+            out[key] = [(filled({"item": item}, world) or {})["item"] for item in value]
         else:
             out[key] = value
     return out

@@ -357,11 +357,11 @@ def test_the_presence_box_refreshes_on_my_presence_events(client_as, alice: User
     box = re.search(r'<div id="agent-presence"[^>]*>', html)
     assert box
     assert 'hx-get="/agent/presence/"' in box.group(0)
-    # agent.js fires desk:my-presence on it for presence events about this user (no eval
-    # filter in hx-trigger: the Content-Security-Policy forbids it); the browser test
+    # live.js fires desk:presence-ID for presence events about user ID (no eval filter in
+    # hx-trigger: the Content-Security-Policy forbids it); the browser test
     # test_the_presence_switch proves it live.
     assert f'data-user-id="{alice.pk}"' in box.group(0)
-    assert 'hx-trigger="desk:my-presence"' in box.group(0)
+    assert f'hx-trigger="desk:presence-{alice.pk} from:body"' in box.group(0)
 
 
 # Opening a chat

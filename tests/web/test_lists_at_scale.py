@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat, Direction, Message
+from chatdesk.chats.queries import QUEUE_LIMIT
 from chatdesk.core import clock
 from chatdesk.routing.models import Department
-from chatdesk.web.agent_views import QUEUE_LIMIT
 from chatdesk.web.views import PREVIEW_CHARS, TAB_LIST_LIMIT, list_time, preview
 
 CONSOLE_PATHS = (

@@ -136,7 +136,8 @@ def test_the_agent_page_refreshes_its_lists_on_live_events(client_as, alice: Use
     lists = re.search(r'<div class="columns" id="agent-lists"[^>]*>', html)
     assert lists, "the agent's lists are not a live fragment"
     assert 'hx-get="/agent/lists/"' in lists.group(0)
-    assert 'hx-trigger="desk:lists from:body, desk:resync from:body"' in lists.group(0)
+    # And every minute, so the waiting times (the server's words) stay true.
+    assert 'hx-trigger="desk:lists from:body, desk:resync from:body, every 60s"' in lists.group(0)
     assert "/static/django_htmx/htmx-2.min.js" in html
     assert html.index("htmx-2.min.js") < html.index("web/live.js")  # htmx listens first
 

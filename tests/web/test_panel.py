@@ -114,7 +114,9 @@ def test_the_header_shows_the_chat_and_the_actions_of_its_agent(
     for tab in ("Transcript", "Comments", "Timeline", "Contact"):
         assert re.search(rf'role="tab"[^>]*>{tab}', html), tab
     assert 'role="tablist"' in html and html.count('role="tabpanel"') == 4
-    assert '"X-CSRFToken"' in html
+    # The panel's requests carry the CSRF token of the page's one source, <body hx-headers>.
+    page = client_as(alice).get(f"/chats/{chat.pk}/").text
+    assert re.search(r"<body[^>]*hx-headers='\{\"X-CSRFToken\": \"[^\"]+\"\}'", page)
 
 
 # --- The supervisor watches; the agent reads ---------------------------------------------------
@@ -362,7 +364,8 @@ def test_actions_need_a_post_and_a_csrf_token(alice, make_chat: ChatMaker):
     assert strict.get(f"/chats/{chat.pk}/panel/close/").status_code == 405
     assert strict.post(f"/chats/{chat.pk}/panel/close/").status_code == 403
     assert strict.post(f"/chats/{chat.pk}/panel/send/", {"text": "x"}).status_code == 403
-    html = strict.get(f"/chats/{chat.pk}/panel/").text
+    # The token of the page's one CSRF source, <body hx-headers>.
+    html = strict.get(f"/chats/{chat.pk}/").text
     token = re.search(r'"X-CSRFToken": "([^"]+)"', html)
     assert token
     done = strict.post(f"/chats/{chat.pk}/panel/send/", {"text": "x"}, HTTP_X_CSRFTOKEN=token[1])

@@ -16,7 +16,7 @@ from chatdesk.chats.models import ChatEvent, Message
 from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, Tab, TabSummary
 from chatdesk.chats.services.notifications import mark_chat_read
 from chatdesk.chats.services.outbound import Reply
-from chatdesk.flows import lifecycle, transfers
+from chatdesk.flows import bulk, lifecycle, transfers
 from chatdesk.flows.outbound import send_message
 
 router = Router(tags=["chats"])
@@ -215,6 +215,57 @@ def list_chats(request: HttpRequest, filters: Query[ChatFilters]) -> dict[str, A
 @router.get("/summary", response={200: SummaryOut, **errors(400, 401)})
 def chat_summary(request: HttpRequest, filters: Query[SummaryQuery]) -> TabSummary:
     return queries.tab_summary(filters.tab, seen_by=acting_user(request))
+
+
+class BulkIn(Schema):
+    """One action on several chats: each goes through the same rules as when acted on alone."""
+
+    action: Literal["assign", "close", "reopen"]
+    chat_ids: list[int] = Field(..., min_length=1, max_length=bulk.MAX_BULK)
+    agent_id: int | None = Field(None, description="assign: to this agent…")
+    department_id: int | None = Field(None, description="…or to this department's rule.")
+    note: str = Field("", description="assign: shown to the receiving agent on the timeline.")
+    override_capacity: bool = Field(False, description="assign: even beyond the capacity.")
+
+
+class BulkRefusalOut(Schema):
+    chat_id: int
+    detail: str = Field(description="Why this chat was refused, as a sentence.")
+    status: int = Field(description="The status the chat alone would have answered.")
+
+
+class BulkOut(Schema):
+    action: Literal["assign", "close", "reopen"]
+    done: list[ChatOut] = Field(description="The chats acted on, as they are now.")
+    refused: list[BulkRefusalOut] = Field(description="The chats refused, each with why.")
+
+
+# Before "/{chat_id}": the path would otherwise be read as a chat id.
+@router.post("/bulk", response={200: BulkOut, **errors(400, 401, 403)})
+def bulk_action(request: HttpRequest, payload: BulkIn) -> dict[str, Any]:
+    """Supervisors and admins: assign, close or reopen several chats at once. Each chat is
+    acted on by itself (one refused does not hold up the others): ``done`` lists those
+    acted on, ``refused`` the others with the sentence each would have answered alone."""
+    by = acting_user(request)
+    target = None
+    if payload.action == "assign":
+        target = transfers.Target(
+            agent_id=payload.agent_id,
+            department_id=payload.department_id,
+            note=payload.note,
+            override_capacity=payload.override_capacity,
+        )
+    outcome = bulk.act_on_chats(
+        action=payload.action, chat_ids=payload.chat_ids, by=by, target=target
+    )
+    return {
+        "action": outcome.action,
+        "done": [chat_fields(queries.chat_view(chat)) for chat in outcome.done],
+        "refused": [
+            {"chat_id": r.chat_id, "detail": r.sentence, "status": r.status_code}
+            for r in outcome.refused
+        ],
+    }
 
 
 @router.get("/{chat_id}", response={200: ChatOut, **errors(400, 401, 404)})

@@ -1,13 +1,13 @@
-// The agent workspace: which chat is open, its unread badge, the waiting times, the back
-// button on phones and the transfer dialog. htmx does the fetching; live.js says when.
+// The agent workspace: which chat is open, its unread badge, the back button on phones and
+// the transfer dialog. htmx does the fetching (live.js says when); every address comes
+// from the page (the rows' links, data-home-url, data-open-url), none is written here.
+// The waiting times are the server's words: the lists are read again every minute.
 (function () {
   "use strict";
-  var TICK_MS = 30000;
   var ws = document.getElementById("workspace");
   if (!ws) {
     return;
   }
-  var csrf = ws.getAttribute("data-csrf");
   var selected = ws.getAttribute("data-selected") || null;
   var seenVersion = null; // the open chat's row, as the lists last showed it
   var narrow = window.matchMedia("(max-width: 760px)");
@@ -39,57 +39,26 @@
     return selected !== null && (!narrow.matches || ws.classList.contains("ws-chat-open"));
   }
 
-  // The open chat has been read: its badge goes, here and on the server.
+  // The open chat has been read: its badge goes, and the chat's reader (an hx-post in the
+  // open chat's bar) tells the server.
   function readOpenChat() {
     var link = rowLink(selected);
     var badge = link && link.querySelector(".ws-unread");
-    if (!badge || !chatShown()) {
+    var reader = document.querySelector("#agent-chat [data-chat-reader]");
+    if (!badge || !reader || !chatShown() || !window.htmx) {
       return;
     }
     badge.remove();
-    fetch("/agent/chats/" + selected + "/read/", {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrf },
-    });
+    window.htmx.trigger(reader, "cdp:read");
   }
 
-  function waitingWords(minutes) {
-    if (minutes < 1) {
-      return "waiting under 1 min";
-    }
-    if (minutes < 60) {
-      return "waiting " + minutes + " min";
-    }
-    var hours = Math.floor(minutes / 60);
-    var rest = minutes % 60;
-    if (hours < 24) {
-      return "waiting " + hours + " h" + (rest ? " " + rest + " min" : "");
-    }
-    return "waiting " + Math.floor(hours / 24) + " d";
-  }
-
-  function tick() {
-    var now = Date.now();
-    var items = document.querySelectorAll("[data-waiting-since]");
-    for (var i = 0; i < items.length; i++) {
-      var since = Date.parse(items[i].getAttribute("data-waiting-since"));
-      if (isNaN(since)) {
-        continue;
-      }
-      var minutes = Math.max(0, Math.floor((now - since) / 60000));
-      items[i].textContent = waitingWords(minutes);
-      items[i].classList.toggle("ws-waiting-long", minutes >= 5 && minutes < 15);
-      items[i].classList.toggle("ws-waiting-urgent", minutes >= 15);
-    }
-  }
-
-  function select(id) {
-    selected = id;
-    ws.setAttribute("data-selected", id);
+  function select(link) {
+    selected = link.getAttribute("data-chat-id");
+    ws.setAttribute("data-selected", selected);
+    ws.setAttribute("data-open-url", link.getAttribute("hx-get"));
     ws.classList.add("ws-chat-open");
     markSelection();
-    window.history.replaceState(null, "", "/agent/chats/" + id + "/");
+    window.history.replaceState(null, "", link.getAttribute("href"));
   }
 
   function back() {
@@ -99,15 +68,16 @@
     ws.setAttribute("data-selected", "");
     ws.classList.remove("ws-chat-open");
     markSelection();
-    window.history.replaceState(null, "", "/agent/");
+    window.history.replaceState(null, "", ws.getAttribute("data-home-url"));
     if (was) {
       was.focus();
     }
   }
 
   function reloadOpenChat() {
-    if (selected !== null && window.htmx) {
-      window.htmx.ajax("GET", "/agent/chats/" + selected + "/open/", {
+    var url = ws.getAttribute("data-open-url");
+    if (selected !== null && url && window.htmx) {
+      window.htmx.ajax("GET", url, {
         target: "#agent-chat",
         swap: "innerHTML",
       });
@@ -118,7 +88,7 @@
   ws.addEventListener("click", function (event) {
     var link = event.target.closest("a.ws-open");
     if (link && !event.ctrlKey && !event.metaKey && !event.shiftKey) {
-      select(link.getAttribute("data-chat-id"));
+      select(link);
       return;
     }
     if (event.target.closest("[data-ws-back]")) {
@@ -133,7 +103,6 @@
     }
     if (target.id === "agent-lists") {
       markSelection();
-      tick();
       if (selected !== null) {
         var version = rowVersion(selected);
         if (version !== seenVersion) {
@@ -146,12 +115,19 @@
       }
     } else if (target.id === "agent-chat") {
       seenVersion = rowVersion(selected);
-      readOpenChat();
       if (narrow.matches && event.detail.requestConfig && event.detail.requestConfig.verb === "get") {
         document.getElementById("agent-chat").focus();
       }
     } else if (target.id === "agent-transfer-host") {
       openDialog(target.querySelector("dialog"));
+    }
+  });
+
+  // The open chat's reader is set up by htmx once the swap has settled.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "agent-chat") {
+      readOpenChat();
     }
   });
 
@@ -200,16 +176,6 @@
   }
 
   // The assign fragment says desk:assigned (HX-Trigger) when the chat went.
-  // Presence events about me refresh my presence box (a filter in hx-trigger would need
-  // eval, which the Content-Security-Policy forbids).
-  document.body.addEventListener("desk:presence", function (event) {
-    var box = document.getElementById("agent-presence");
-    var data = event.detail && event.detail.data;
-    if (box && data && String(data.user_id) === box.getAttribute("data-user-id")) {
-      htmx.trigger(box, "desk:my-presence");
-    }
-  });
-
   document.body.addEventListener("desk:assigned", function (event) {
     var detail = event.detail;
     var message = typeof detail === "string" ? detail : (detail && detail.value) || "";
@@ -237,6 +203,4 @@
     markSelection();
     readOpenChat();
   }
-  tick();
-  window.setInterval(tick, TICK_MS);
 })();

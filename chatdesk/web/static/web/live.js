@@ -6,6 +6,12 @@
 //   desk:event    every event; detail is the frame {seq, type, chat_id, data}
 //   desk:chat     chat.* and message.* events (likewise desk:comment, desk:notification,
 //                 desk:presence); detail is the frame
+//   desk:chat-ID, desk:message-ID, desk:comment-ID
+//                 the same, for one chat: chat.*, message.* and comment.* events of chat ID,
+//                 so a fragment declares hx-trigger="desk:message-5 from:body" (the
+//                 Content-Security-Policy forbids hx-trigger filters: they need eval)
+//   desk:presence-ID
+//                 presence.* events about user ID
 //   desk:lists    the chat lists may have changed (chat.* or message.created): at most once
 //                 per 300 ms, and always after the last event of a burst
 //   desk:resync   too much was missed to catch up: every live fragment reloads
@@ -27,8 +33,16 @@
     presence: "presence",
   };
 
+  // Per-chat (and per-user) names, by the event type's first word.
+  var PER_CHAT = { chat: true, message: true, comment: true };
+
+  // The page says where the stream is (<body data-live-url>); the host is the page's own.
+  var path = document.body.getAttribute("data-live-url");
+  if (!path) {
+    return;
+  }
   var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-  var url = scheme + window.location.host + "/ws/events";
+  var url = scheme + window.location.host + path;
   var delay = FIRST_DELAY_MS;
   var socket = null;
   var pinger = null;
@@ -79,9 +93,17 @@
       document.body.setAttribute("data-live-seq", String(frame.seq));
     }
     fire("desk:event", frame);
-    var family = FAMILIES[frame.type.split(".")[0]];
+    var first = frame.type.split(".")[0];
+    var family = FAMILIES[first];
     if (family) {
       fire("desk:" + family, frame);
+    }
+    if (PER_CHAT[first] && typeof frame.chat_id === "number") {
+      fire("desk:" + first + "-" + frame.chat_id, frame);
+    }
+    var about = frame.data && frame.data.user_id;
+    if (first === "presence" && typeof about === "number") {
+      fire("desk:presence-" + about, frame);
     }
     if (frame.type.indexOf("chat.") === 0 || frame.type === "message.created") {
       listsChanged();

@@ -1,98 +1,15 @@
-// The chat panel and the notifications bell: tabs, live refreshes, the composer's keys,
-// the contact-window countdown, the template preview, @-mentions, and the bell's menu.
+// The chat panel and the notifications bell, beside htmx: tabs, the composer's keys, the
+// contact-window countdown, the template preview, the @-mention listbox's keys, and the
+// bell's menu.
 //
-// The panel (<section class="cdp" data-panel-chat="ID">) is an htmx fragment; live.js fires
-// desk:chat / desk:comment / desk:notification / desk:resync on <body> (they do not bubble,
-// so they are heard there), and this file turns the ones about a shown chat into htmx
-// refreshes of the part that changed. The rest is delegated from the document, so panels
-// swapped in later need no setup. Text from customers is only ever put into the page as
-// text (textContent), never as markup.
+// What refreshes is declared in the fragments (hx-trigger="desk:message-ID from:body" and
+// the like: live.js fires per-chat event names), and so is every request: the
+// suggestions, the bell and marking read are hx-get / hx-post with server-rendered
+// answers, the CSRF token comes from <body hx-headers>, and no address is written here.
+// The rest is delegated from the document, so panels swapped in later need no setup.
 (function () {
   "use strict";
-  var REFRESH_DEBOUNCE_MS = 120;
   var selectedTabs = {}; // chat id -> the tab last chosen, kept across panel refreshes
-  var timers = {};
-
-  function panels(chatId) {
-    var selector = chatId == null ? ".cdp[data-panel-chat]" : '.cdp[data-panel-chat="' + chatId + '"]';
-    return Array.prototype.slice.call(document.querySelectorAll(selector));
-  }
-
-  function later(key, fn) {
-    window.clearTimeout(timers[key]);
-    timers[key] = window.setTimeout(fn, REFRESH_DEBOUNCE_MS);
-  }
-
-  // --- Live refreshes -------------------------------------------------------------------
-
-  function refreshPart(panel, selector) {
-    var part = panel.querySelector(selector);
-    if (part && window.htmx) {
-      window.htmx.trigger(part, "panel:refresh");
-    }
-  }
-
-  function refreshPanel(panel) {
-    if (!window.htmx || !panel.isConnected) {
-      return;
-    }
-    var chatId = panel.getAttribute("data-panel-chat");
-    var box = panel.querySelector("textarea[name=text]");
-    var draft = box ? box.value : "";
-    var comment = panel.querySelector("textarea[name=body]");
-    var note = comment ? comment.value : "";
-    window.htmx
-      .ajax("GET", panel.getAttribute("data-panel-url"), { target: panel, swap: "outerHTML" })
-      .then(function () {
-        var fresh = panels(chatId)[0];
-        if (!fresh) {
-          return;
-        }
-        var newBox = fresh.querySelector("textarea[name=text]");
-        if (newBox && draft && !newBox.value) {
-          newBox.value = draft;
-        }
-        var newComment = fresh.querySelector("textarea[name=body]");
-        if (newComment && note && !newComment.value) {
-          newComment.value = note;
-        }
-      });
-  }
-
-  document.body.addEventListener("desk:chat", function (event) {
-    var frame = event.detail || {};
-    panels(frame.chat_id).forEach(function (panel) {
-      if (String(frame.type).indexOf("chat.") === 0) {
-        later("panel" + frame.chat_id, function () {
-          refreshPanel(panel);
-        });
-      } else {
-        later("transcript" + frame.chat_id, function () {
-          refreshPart(panel, ".cdp-transcript");
-        });
-      }
-    });
-  });
-
-  document.body.addEventListener("desk:comment", function (event) {
-    var frame = event.detail || {};
-    panels(frame.chat_id).forEach(function (panel) {
-      later("comments" + frame.chat_id, function () {
-        refreshPart(panel, ".cdp-comment-list");
-      });
-    });
-  });
-
-  document.body.addEventListener("desk:resync", function () {
-    panels(null).forEach(refreshPanel);
-    refreshBell(false);
-  });
-
-  document.body.addEventListener("desk:notification", function () {
-    later("bell", function () {
-      refreshBell(false);
-    });
-  });
 
   // A refusal (400/403/404/409) comes back as a fragment with the reason: show it.
   document.addEventListener("htmx:beforeSwap", function (event) {
@@ -140,18 +57,16 @@
     tick();
   }
 
-  // The chat's own agent has read what the page shows them: tell the server (a POST; a GET
-  // never marks anything read).
+  // The chat's own agent has read what the page shows them: the panel's reader (an
+  // hx-post, only on the chat page of its own agent) tells the server. A GET never marks
+  // anything read.
   function markRead(transcript) {
-    var url = transcript.getAttribute("data-read-url");
-    if (!url || document.visibilityState === "hidden") {
+    var panel = transcript.closest(".cdp");
+    var reader = panel && panel.querySelector("[data-chat-reader]");
+    if (!reader || !window.htmx || document.visibilityState === "hidden") {
       return;
     }
-    fetch(url, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "X-CSRFToken": csrfToken() },
-    });
+    window.htmx.trigger(reader, "cdp:read");
   }
 
   document.addEventListener("htmx:afterSettle", function (event) {
@@ -265,8 +180,8 @@
         // The window just shut: the composer becomes the template picker.
         line.setAttribute("data-expired", "");
         var panel = line.closest(".cdp");
-        if (panel) {
-          refreshPanel(panel);
+        if (panel && window.htmx) {
+          window.htmx.trigger(panel, "cdp:refresh");
         }
       }
     });
@@ -311,8 +226,9 @@
   });
 
   // --- @-mentions: a listbox of who can see the chat ----------------------------------------
-
-  var mentionRequest = 0;
+  //
+  // The box asks for its suggestions itself (hx-get, on cdp:mention): this only works out
+  // the word after the @ at the caret, which htmx cannot, and drives the listbox's keys.
 
   function mentionTerm(box) {
     var before = box.value.slice(0, box.selectionStart);
@@ -322,6 +238,10 @@
 
   function listFor(box) {
     return document.getElementById(box.getAttribute("aria-controls"));
+  }
+
+  function boxFor(list) {
+    return document.querySelector('textarea[data-mentions][aria-controls="' + list.id + '"]');
   }
 
   function closeMentions(box) {
@@ -362,67 +282,56 @@
     box.focus();
   }
 
-  function showMentions(box, users) {
-    var list = listFor(box);
-    list.textContent = "";
-    if (!users.length) {
-      closeMentions(box);
-      return;
-    }
-    users.forEach(function (user, index) {
-      var option = document.createElement("li");
-      option.id = list.id + "-" + index;
-      option.setAttribute("role", "option");
-      option.setAttribute("aria-selected", "false");
-      option.setAttribute("data-username", user.username);
-      var name = document.createElement("span");
-      name.className = "cdp-mention-name";
-      name.textContent = user.name;
-      var handle = document.createElement("span");
-      handle.className = "cdp-mention-handle";
-      handle.textContent = "@" + user.username;
-      option.appendChild(name);
-      option.appendChild(handle);
-      option.addEventListener("mousedown", function (event) {
-        event.preventDefault(); // keep the focus in the textarea
-        insertMention(box, user.username);
-      });
-      list.appendChild(option);
-    });
-    list.hidden = false;
-    box.setAttribute("aria-expanded", "true");
-    highlight(box, list.querySelector("[role=option]"));
-  }
-
   document.addEventListener("input", function (event) {
     var box = event.target;
-    if (!box.matches || !box.matches("textarea[data-mentions-url]")) {
+    if (!box.matches || !box.matches("textarea[data-mentions]")) {
       return;
     }
     var found = mentionTerm(box);
-    if (!found) {
+    var term = document.getElementById(box.id.replace(/-comment$/, "-mention-q"));
+    if (!found || !term || !window.htmx) {
       closeMentions(box);
       return;
     }
-    var request = ++mentionRequest;
-    var url = box.getAttribute("data-mentions-url") + "?q=" + encodeURIComponent(found.term);
-    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.ok ? response.json() : { users: [] };
-      })
-      .then(function (data) {
-        if (request === mentionRequest && mentionTerm(box)) {
-          showMentions(box, data.users || []);
-        }
-      })
-      .catch(function () {
-        closeMentions(box);
-      });
+    term.value = found.term;
+    window.htmx.trigger(box, "cdp:mention");
+  });
+
+  // The options arrived (server-rendered): show them, or nothing if the @ has gone since.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || !list.matches || !list.matches(".cdp-mentions")) {
+      return;
+    }
+    var box = boxFor(list);
+    if (!box) {
+      return;
+    }
+    var first = list.querySelector("[role=option]");
+    if (!first || !mentionTerm(box)) {
+      closeMentions(box);
+      return;
+    }
+    list.hidden = false;
+    box.setAttribute("aria-expanded", "true");
+    highlight(box, first);
+  });
+
+  document.addEventListener("mousedown", function (event) {
+    var option = event.target.closest && event.target.closest(".cdp-mentions [role=option]");
+    if (!option) {
+      return;
+    }
+    var box = boxFor(option.closest(".cdp-mentions"));
+    if (box) {
+      event.preventDefault(); // keep the focus in the textarea
+      insertMention(box, option.getAttribute("data-username"));
+    }
   });
 
   document.addEventListener("keydown", function (event) {
     var box = event.target;
-    if (!box.matches || !box.matches("textarea[data-mentions-url]")) {
+    if (!box.matches || !box.matches("textarea[data-mentions]")) {
       return;
     }
     if (box.getAttribute("aria-expanded") !== "true") {
@@ -448,7 +357,7 @@
 
   document.addEventListener("focusout", function (event) {
     var box = event.target;
-    if (box.matches && box.matches("textarea[data-mentions-url]")) {
+    if (box.matches && box.matches("textarea[data-mentions]")) {
       window.setTimeout(function () {
         if (document.activeElement !== box) {
           closeMentions(box);
@@ -457,17 +366,13 @@
     }
   });
 
-  // --- The bell -----------------------------------------------------------------------------
+  // --- The bell: its menu opens and closes here; htmx reloads it ---------------------------
+  //
+  // The bell reloads itself (hx-get on desk:notification) and says whether its menu is open
+  // with its #cdp-bell-open field, which this keeps; mark read and mark all read are hx-post.
 
   function bell() {
     return document.getElementById("cdp-bell");
-  }
-
-  function csrfToken() {
-    var input =
-      document.querySelector("#cdp-bell input[name=csrfmiddlewaretoken]") ||
-      document.querySelector("input[name=csrfmiddlewaretoken]");
-    return input ? input.value : "";
   }
 
   function openBell(open) {
@@ -477,51 +382,15 @@
     }
     root.querySelector(".cdp-bell-button").setAttribute("aria-expanded", open ? "true" : "false");
     root.querySelector(".cdp-bell-menu").hidden = !open;
+    var field = document.getElementById("cdp-bell-open");
+    if (field) {
+      field.value = open ? "1" : "0";
+    }
   }
 
   function isBellOpen() {
     var root = bell();
     return !!root && root.querySelector(".cdp-bell-button").getAttribute("aria-expanded") === "true";
-  }
-
-  function replaceBell(html, open) {
-    var root = bell();
-    if (!root) {
-      return;
-    }
-    var holder = document.createElement("template");
-    holder.innerHTML = html.trim();
-    var fresh = holder.content.querySelector("#cdp-bell");
-    if (!fresh) {
-      return;
-    }
-    var hadFocus = root.contains(document.activeElement);
-    root.replaceWith(fresh);
-    openBell(open);
-    if (hadFocus) {
-      fresh.querySelector(".cdp-bell-button").focus();
-    }
-  }
-
-  function refreshBell(keepOpen) {
-    var root = bell();
-    if (!root) {
-      return;
-    }
-    var open = keepOpen || isBellOpen();
-    fetch(root.getAttribute("data-bell-url"), {
-      credentials: "same-origin",
-      headers: { "HX-Request": "true" },
-    })
-      .then(function (response) {
-        return response.ok ? response.text() : null;
-      })
-      .then(function (html) {
-        if (html !== null) {
-          replaceBell(html, open);
-        }
-      })
-      .catch(function () {});
   }
 
   document.addEventListener("click", function (event) {
@@ -532,16 +401,6 @@
     var button = event.target.closest && event.target.closest(".cdp-bell-button");
     if (button) {
       openBell(!isBellOpen());
-      return;
-    }
-    var link = event.target.closest && event.target.closest("#cdp-bell a[data-read-url]");
-    if (link) {
-      fetch(link.getAttribute("data-read-url"), {
-        method: "POST",
-        credentials: "same-origin",
-        keepalive: true,
-        headers: { "X-CSRFToken": csrfToken() },
-      }).catch(function () {});
       return;
     }
     if (!root.contains(event.target)) {
@@ -556,41 +415,11 @@
     }
   });
 
-  document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (!form.matches || !form.matches("#cdp-bell [data-bell-form]")) {
-      return;
-    }
-    event.preventDefault();
-    fetch(form.action, {
-      method: "POST",
-      credentials: "same-origin",
-      body: new FormData(form),
-      headers: { "X-CSRFToken": csrfToken(), "HX-Request": "true" },
-    })
-      .then(function (response) {
-        return response.ok ? response.text() : null;
-      })
-      .then(function (html) {
-        if (html !== null) {
-          replaceBell(html, true);
-        }
-      })
-      .catch(function () {});
-  });
-
-  function start() {
-    setUp(document);
-    // The page renders the bell empty; its count and list come from the server now.
-    var root = bell();
-    if (root && root.hasAttribute("data-bell-pending")) {
-      refreshBell(false);
-    }
-  }
-
   if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", start);
+    document.addEventListener("DOMContentLoaded", function () {
+      setUp(document);
+    });
   } else {
-    start();
+    setUp(document);
   }
 })();

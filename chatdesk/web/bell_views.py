@@ -1,0 +1,101 @@
+"""The notifications bell of the top bar, on every signed-in page: its fragment (the unread
+count and the latest notifications), marking one read (then going to its chat) and
+marking all read. The bell refreshes itself with htmx on ``desk:notification``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from chatdesk.accounts.models import User
+from chatdesk.chats import queries
+from chatdesk.chats.models import Notification
+from chatdesk.chats.services import notifications as notification_services
+from chatdesk.core.errors import NotFound
+from chatdesk.web.views import role_required
+
+BELL_LIMIT = 10
+
+signed_in = role_required(lambda user: True, "Sign in to see your notifications.")
+
+
+def chat_link(user: User, chat_id: int) -> str:
+    """Where a notification takes its reader: the page of their role, with the chat open."""
+    home = reverse("supervisor-home") if user.oversees else reverse("agent-home")
+    return f"{home}?chat={chat_id}"
+
+
+@dataclass(frozen=True)
+class BellItem:
+    notification: Notification
+    link: str
+    text: str
+
+
+def bell_context(user: User, *, is_open: bool = False) -> dict[str, Any]:
+    items = []
+    for notification in queries.bell_notifications(user, limit=BELL_LIMIT):
+        chat = notification.chat
+        who = chat.contact.name or chat.contact.phone
+        if notification.kind == "mention" and notification.comment is not None:
+            text = f"{notification.comment.author.name} mentioned you on the chat with {who}"
+        elif notification.kind == "transferred":
+            text = f"The chat with {who} was transferred to you"
+        else:
+            text = f"The chat with {who} was assigned to you"
+        items.append(BellItem(notification, chat_link(user, chat.pk), text))
+    return {
+        "bell_unread": queries.unread_notification_count(user),
+        "bell_items": items,
+        "bell_url": reverse("notification-bell"),
+        "bell_open": is_open,
+    }
+
+
+def _user(request: HttpRequest) -> User:
+    user = request.user
+    assert isinstance(user, User)
+    return user
+
+
+def _is_open(request: HttpRequest) -> bool:
+    """The menu was open when the refresh was asked for (the bell's own ``open`` field)."""
+    data = request.POST if request.method == "POST" else request.GET
+    return data.get("open") == "1"
+
+
+@never_cache
+@require_GET
+@signed_in
+def notification_bell(request: HttpRequest) -> HttpResponse:
+    context = bell_context(_user(request), is_open=_is_open(request))
+    return render(request, "web/_panel_bell.html", context)
+
+
+@require_POST
+@signed_in
+def notifications_read_all(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    notification_services.mark_all_read(by=user)
+    return render(request, "web/_panel_bell.html", bell_context(user, is_open=True))
+
+
+@require_POST
+@signed_in
+def notification_read(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notification read; from the bell (htmx), then go to its chat."""
+    user = _user(request)
+    try:
+        notification = notification_services.mark_read(notification_id=notification_id, by=user)
+    except NotFound as missing:
+        return HttpResponse(missing.detail, status=404, content_type="text/plain")
+    response = render(request, "web/_panel_bell.html", bell_context(user))
+    if request.headers.get("HX-Request") == "true":
+        response["HX-Redirect"] = chat_link(user, notification.chat_id)
+    return response
