@@ -7,6 +7,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Users"
 
     def ready(self) -> None:
+        # Start-up wiring: the middleware imports the models, which load only now.
         from django.contrib.auth.signals import user_logged_in
 
         from chatdesk.accounts.middleware import signed_in

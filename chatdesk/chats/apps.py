@@ -15,6 +15,7 @@ def _counts_kept(using: str, **_: object) -> None:
     """The tabs' counts' triggers, back if a migration rebuilt the chats table; and no
     counts left over when there are no chats (``flush`` empties the tables in no set order
     on SQLite, so deleting the chats after their counts would leave -1 rows behind)."""
+    # Imported when the signal fires: apps.py is read before the models are loaded.
     from django.db import connections
 
     from chatdesk.chats import counts

@@ -1,5 +1,6 @@
 """The conversation model: contacts, chats (live chats and tickets), messages, comments,
-notifications and the permanent chat timeline."""
+notifications and the permanent chat timeline. (Past 400 lines: one Django app's models live
+in one module, most of the length being the constraints the database enforces.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The chats' periodic sweep, run by the worker (chatdesk.core.sweeps)."""
+"""The chats' periodic sweep, run by the worker (chatdesk.ops.sweeper reads ``SWEEPS``)."""
 
 from chatdesk.chats import counts
-from chatdesk.core.sweeps import register
 
-# The tabs' counts: each key's rows folded into one.
-register("chat counts", counts.compact)
+SWEEPS = (
+    ("chat counts", counts.compact),  # the tabs' counts: each key's rows folded into one
+)

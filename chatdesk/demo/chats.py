@@ -9,7 +9,7 @@ These rows are written directly, not through the inbound, routing and outbound s
 they are history dated in the past (minutes to days before now), while the services
 stamp the present, route by who is online now and queue real sends. The set-up they
 stand on (people, channel, templates, hours) comes from the services in ``demo.loader``.
-"""
+(Past 400 lines: the scripts are data, one conversation each.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""The providers' periodic sweep, run by the worker (chatdesk.core.sweeps)."""
+"""The providers' periodic sweep, run by the worker (chatdesk.ops.sweeper reads ``SWEEPS``)."""
 
-from chatdesk.core.sweeps import register
 from chatdesk.providers.tasks import sweep_outbox
 
-# Interrupted deliveries: a lost task, a worker killed mid-send.
-register("outbox", sweep_outbox)
+SWEEPS = (
+    ("outbox", sweep_outbox),  # interrupted deliveries: a lost task, a worker killed mid-send
+)

@@ -10,8 +10,7 @@ app installs at start-up (``use_sequencer``), never by importing it.
 Each event type's ``data`` has a TypedDict here; the frame a client receives is
 ``LiveFrame`` (CONTRACT.md's ``{seq, type, chat_id, data}``). The module is a little over
 400 lines because each TypedDict sits beside the builder that fills it, so a field is
-added in one place.
-"""
+added in one place."""
 
 from __future__ import annotations
 

@@ -543,7 +543,7 @@ def test_real_sockets_over_uvicorn(desk: Desk) -> None:
 def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from chatdesk.core import sweeps
+    from chatdesk.ops import sweeper as sweeps
     from chatdesk.ops.management.commands import worker
 
     rounds: list[str] = []
@@ -578,10 +578,10 @@ def test_the_workers_sweeper_runs_every_sweep_even_when_one_fails(
 
 def test_the_worker_sweeps_outbox_presence_inactivity_unanswered_and_live_events() -> None:
     from chatdesk.chats import counts as chat_counts
-    from chatdesk.core import sweeps
     from chatdesk.flows.lifecycle import close_inactive_chats
     from chatdesk.flows.presence import expire_presence
     from chatdesk.flows.queues import reassign_unanswered
+    from chatdesk.ops import sweeper as sweeps
     from chatdesk.providers.tasks import sweep_outbox
     from chatdesk.realtime.sequencer import prune_old_events, sequence_stragglers
 

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
-from chatdesk.core import sweeps
+from chatdesk.ops import sweeper as sweeps
 from chatdesk.providers.tasks import sweep_outbox
 
 log = logging.getLogger(__name__)

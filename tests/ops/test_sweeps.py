@@ -1,24 +1,16 @@
-"""Each app registers its own periodic sweeps; the worker runs what is registered."""
+"""Each app lists its own periodic sweeps; the worker runs what the apps list."""
 
 from __future__ import annotations
 
-import pytest
-
-from chatdesk.core import sweeps
+from chatdesk.ops import sweeper as sweeps
 
 
-def test_registering_a_name_again_replaces_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sweeps, "_sweeps", {})
-    monkeypatch.setattr(sweeps, "_discovered", True)
-
+def test_declaring_a_name_again_replaces_it() -> None:
     def first() -> None: ...
 
     def second() -> None: ...
 
-    sweeps.register("outbox", first)
-    sweeps.register("counts", second)
-    sweeps.register("outbox", second)
-    assert sweeps.registered() == (
+    assert sweeps.collect([("outbox", first), ("counts", second), ("outbox", second)]) == (
         sweeps.Sweep("outbox", second),
         sweeps.Sweep("counts", second),
     )
