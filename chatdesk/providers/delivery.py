@@ -41,7 +41,7 @@ from chatdesk.providers.http import provider_client
 from chatdesk.providers.models import ChannelKind
 from chatdesk.providers.registry import sender_for
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType
+from chatdesk.realtime.models import LiveEventType
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ def attempt(message_id: int, *, client: httpx.Client | None = None) -> Attempt:
 
 def _status_changed(message_id: int) -> None:
     message = Message.objects.select_related("template").get(pk=message_id)
-    live_events.message_event(EventType.MESSAGE_STATUS, message)
+    live_events.message_event(LiveEventType.MESSAGE_STATUS, message)
 
 
 def _after_failure(message: Message, error: SendError) -> Attempt:

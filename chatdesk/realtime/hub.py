@@ -22,7 +22,7 @@ from chatdesk.chats.access import Viewer, can_see, viewer_from
 from chatdesk.realtime import log as live_log
 from chatdesk.realtime import transport
 from chatdesk.realtime.log import LiveEnvelope
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class Hub:
 
     def _offer(self, event: Mapping[str, Any]) -> None:
         self.last = event["seq"]
-        if event["type"] == EventType.USER_CHANGED:
+        if event["type"] == LiveEventType.USER_CHANGED:
             self._readdress(viewer_from(event["data"]))
             return
         text: str | None = None

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Max, Min
 
 from chatdesk.core import clock
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 
 if TYPE_CHECKING:  # for annotations only: the builders read these objects' fields
     from chatdesk.accounts.models import User
@@ -146,16 +146,16 @@ LiveData = ChatData | MessageData | CommentData | NotificationData | PresenceDat
 
 # The ``data`` of each event type.
 DATA_OF: dict[str, type[LiveData]] = {
-    EventType.CHAT_CREATED: ChatData,
-    EventType.CHAT_ASSIGNED: ChatData,
-    EventType.CHAT_CLOSED: ChatData,
-    EventType.CHAT_REOPENED: ChatData,
-    EventType.MESSAGE_CREATED: MessageData,
-    EventType.MESSAGE_STATUS: MessageData,
-    EventType.COMMENT_CREATED: CommentData,
-    EventType.NOTIFICATION_CREATED: NotificationData,
-    EventType.PRESENCE_CHANGED: PresenceData,
-    EventType.USER_CHANGED: ViewerData,
+    LiveEventType.CHAT_CREATED: ChatData,
+    LiveEventType.CHAT_ASSIGNED: ChatData,
+    LiveEventType.CHAT_CLOSED: ChatData,
+    LiveEventType.CHAT_REOPENED: ChatData,
+    LiveEventType.MESSAGE_CREATED: MessageData,
+    LiveEventType.MESSAGE_STATUS: MessageData,
+    LiveEventType.COMMENT_CREATED: CommentData,
+    LiveEventType.NOTIFICATION_CREATED: NotificationData,
+    LiveEventType.PRESENCE_CHANGED: PresenceData,
+    LiveEventType.USER_CHANGED: ViewerData,
 }
 
 
@@ -248,7 +248,7 @@ def set_pending(pending: bool) -> None:
 
 
 def publish(
-    type: EventType | str,
+    type: LiveEventType | str,
     *,
     data: dict[str, Any],
     chat_id: int | None = None,
@@ -306,7 +306,7 @@ def log_bounds() -> tuple[int | None, int | None]:
 
 
 def chat_event(
-    type: EventType | str,
+    type: LiveEventType | str,
     chat: Chat,
     data: dict[str, Any] | None = None,
     *,
@@ -351,7 +351,7 @@ def message_data(message: Message) -> MessageData:
     }
 
 
-def message_event(type: EventType | str, message: Message) -> LiveEvent:
+def message_event(type: LiveEventType | str, message: Message) -> LiveEvent:
     """``message.created`` or ``message.status``: the message as it now is."""
     return publish(type, data=dict(message_data(message)), chat_id=message.chat_id)
 
@@ -369,7 +369,7 @@ def comment_data(comment: Comment, mention_ids: list[int]) -> CommentData:
 
 def comment_created(comment: Comment, mention_ids: list[int]) -> LiveEvent:
     return publish(
-        EventType.COMMENT_CREATED,
+        LiveEventType.COMMENT_CREATED,
         data=dict(comment_data(comment, mention_ids)),
         chat_id=comment.chat_id,
     )
@@ -389,7 +389,7 @@ def notification_data(notification: Notification) -> NotificationData:
 def notification_created(notification: Notification) -> LiveEvent:
     """For its recipient alone."""
     return publish(
-        EventType.NOTIFICATION_CREATED,
+        LiveEventType.NOTIFICATION_CREATED,
         data=dict(notification_data(notification)),
         chat_id=notification.chat_id,
         user_id=notification.recipient_id,
@@ -410,7 +410,7 @@ def user_changed(user: User) -> LiveEvent:
     """The user's role, departments or active flag changed: every hub re-addresses that
     user's sockets at this point in the order of events (closing them if deactivated).
     Internal: never sent to a client."""
-    return publish(EventType.USER_CHANGED, data=dict(viewer_data(user)), user_id=user.pk)
+    return publish(LiveEventType.USER_CHANGED, data=dict(viewer_data(user)), user_id=user.pk)
 
 
 def presence_data(user: User, *, online: bool) -> PresenceData:
@@ -420,5 +420,5 @@ def presence_data(user: User, *, online: bool) -> PresenceData:
 def presence_changed(user: User, *, online: bool) -> LiveEvent:
     """For everyone signed in: agents pick transfer targets, supervisors watch the team."""
     return publish(
-        EventType.PRESENCE_CHANGED, data=dict(presence_data(user, online=online)), everyone=True
+        LiveEventType.PRESENCE_CHANGED, data=dict(presence_data(user, online=online)), everyone=True
     )

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 
 
-class EventType(models.TextChoices):
+class LiveEventType(models.TextChoices):
     CHAT_CREATED = "chat.created"
     CHAT_ASSIGNED = "chat.assigned"
     CHAT_CLOSED = "chat.closed"
@@ -21,7 +21,7 @@ class EventType(models.TextChoices):
     USER_CHANGED = "user.changed"
 
 
-INTERNAL_TYPES = frozenset({EventType.USER_CHANGED.value})
+INTERNAL_TYPES = frozenset({LiveEventType.USER_CHANGED.value})
 
 
 class LiveEvent(models.Model):
@@ -45,7 +45,7 @@ class LiveEvent(models.Model):
     """
 
     seq = models.BigIntegerField(null=True, unique=True)
-    type = models.CharField(max_length=32, choices=EventType.choices)
+    type = models.CharField(max_length=32, choices=LiveEventType.choices)
     chat_id = models.BigIntegerField(null=True)
     data = models.JSONField(default=dict)
     agent_id = models.BigIntegerField(null=True)

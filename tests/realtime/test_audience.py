@@ -18,7 +18,7 @@ from chatdesk.chats.models import Chat, ChatKind, ChatStatus, ClosedBy, Contact,
 from chatdesk.core import clock
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import log as live_log
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 from chatdesk.routing.models import Department
 
 realtime_db = pytest.mark.django_db(transaction=True)
@@ -122,8 +122,8 @@ def test_the_three_forms_of_the_visibility_rule_agree_for_a_mixed_set_of_users(
     # chat as committed) by the sequencer after the commit, as any service's are.
     with transaction.atomic():
         for chat in desk.chats.values():
-            live_log.chat_event(EventType.CHAT_ASSIGNED, chat)
-            live_log.publish(EventType.MESSAGE_CREATED, data={}, chat_id=chat.pk)
+            live_log.chat_event(LiveEventType.CHAT_ASSIGNED, chat)
+            live_log.publish(LiveEventType.MESSAGE_CREATED, data={}, chat_id=chat.pk)
     events = list(LiveEvent.objects.filter(chat_id__isnull=False).order_by("seq"))
     assert len(events) == 2 * len(desk.chats)
     assert all(event.seq is not None for event in events)

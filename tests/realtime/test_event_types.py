@@ -27,7 +27,7 @@ from chatdesk.providers.tasks import deliver
 from chatdesk.providers.tasks import sweep_outbox as recover_outbox
 from chatdesk.realtime import log as live_events
 from chatdesk.realtime import sequencer
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 from chatdesk.routing.models import Department
 from chatdesk.routing.services import Interval, set_business_hours
 from tests.support.capture import capture_live_events
@@ -201,7 +201,7 @@ def test_a_transfer_tells_both_agents_and_notifies_only_the_new_one(
         await disconnect_all(to_alice, to_bob, to_dave, to_sam)
 
     run(scenario)
-    row = LiveEvent.objects.get(type=EventType.CHAT_ASSIGNED, data__note="VIP, be kind")
+    row = LiveEvent.objects.get(type=LiveEventType.CHAT_ASSIGNED, data__note="VIP, be kind")
     assert (row.agent_id, row.previous_agent_id, row.user_id) == (bob.pk, alice.pk, None)
 
 
@@ -690,7 +690,7 @@ def test_the_sweep_numbers_and_sends_events_a_dead_process_left_unnumbered(
         long_ago = clock.now() - timedelta(seconds=30)
         left = [
             LiveEvent.objects.create(
-                type=EventType.MESSAGE_CREATED,
+                type=LiveEventType.MESSAGE_CREATED,
                 chat_id=chat.pk,
                 data={"id": 0, "text": f"left behind {n}"},
                 created_at=long_ago + timedelta(seconds=n),
@@ -699,14 +699,14 @@ def test_the_sweep_numbers_and_sends_events_a_dead_process_left_unnumbered(
         ]
         left.append(
             LiveEvent.objects.create(
-                type=EventType.CHAT_CLOSED,
+                type=LiveEventType.CHAT_CLOSED,
                 chat_id=chat.pk,
                 data={"by_id": None},
                 created_at=long_ago,
             )
         )
         fresh = LiveEvent.objects.create(
-            type=EventType.MESSAGE_CREATED, chat_id=chat.pk, data={}, created_at=clock.now()
+            type=LiveEventType.MESSAGE_CREATED, chat_id=chat.pk, data={}, created_at=clock.now()
         )
         return live_events.latest_seq(), left, fresh
 

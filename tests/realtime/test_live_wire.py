@@ -27,7 +27,7 @@ from chatdesk.realtime.log import (
     PresenceData,
     ViewerData,
 )
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 from chatdesk.routing.models import Department
 from tests.support.live import Online, customer_writes, phone
 from tests.support.mixed_log import build_a_mixed_log
@@ -49,7 +49,7 @@ def assert_shaped(data: Any, shape: Any, what: str) -> None:
 
 
 def test_every_event_type_has_a_typed_data() -> None:
-    assert set(live_log.DATA_OF) == set(EventType.values)
+    assert set(live_log.DATA_OF) == set(LiveEventType.values)
     # The frame is CONTRACT.md's, and the envelope adds only the audience to it.
     assert set(LiveFrame.__required_keys__) == {"seq", "type", "chat_id", "data"}
     assert set(LiveEnvelope.__required_keys__) - set(LiveFrame.__required_keys__) == {
@@ -88,7 +88,7 @@ def test_each_builder_makes_its_typed_data_and_it_survives_json(
     # Required keys only, here: what the builders add beyond them is the service's.
     assert set(sequencer.chat_data(chat)) == set(ChatFields.__required_keys__)
 
-    event = LiveEvent.objects.filter(type=EventType.MESSAGE_CREATED).latest("seq")
+    event = LiveEvent.objects.filter(type=LiveEventType.MESSAGE_CREATED).latest("seq")
     envelope = live_log.as_dict(event)
     assert round_trip(envelope) == envelope
     assert set(envelope) == set(LiveEnvelope.__required_keys__)
@@ -118,11 +118,11 @@ def test_every_event_the_services_write_has_its_typed_data(
         chat_id=live.pk, target=transfers.Target(agent_id=bob.pk, note="VIP"), by=sam
     )
     rows = list(LiveEvent.objects.filter(seq__isnull=False).order_by("seq"))
-    assert {row.type for row in rows} == set(EventType.values)
+    assert {row.type for row in rows} == set(LiveEventType.values)
     for row in rows:
         frame = round_trip(live_log.frame(live_log.as_dict(row)))
         assert set(frame) == {"seq", "type", "chat_id", "data"}
         assert frame["data"] == row.data, row
         assert_shaped(frame["data"], live_log.DATA_OF[row.type], f"{row.seq} {row.type}")
-    notes = [row.data.get("note") for row in rows if row.type == EventType.CHAT_ASSIGNED]
+    notes = [row.data.get("note") for row in rows if row.type == LiveEventType.CHAT_ASSIGNED]
     assert "VIP" in notes

@@ -19,7 +19,7 @@ from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.realtime import log as live_events
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
 from chatdesk.realtime.hub import Hub, get_hub
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 from chatdesk.routing.models import Department
 from tests.support.live import (
     ApiAs,
@@ -69,7 +69,7 @@ def every_audience(users: list[User], departments: list[Department]) -> list[Liv
         rows.append(
             LiveEvent(
                 seq=seq if seq % 7 else None,
-                type=EventType.MESSAGE_CREATED,
+                type=LiveEventType.MESSAGE_CREATED,
                 chat_id=seq,
                 data={},
                 agent_id=agent,
@@ -113,7 +113,7 @@ def test_the_live_rule_and_the_replay_rule_agree_for_every_viewer(
     online: Online,
 ) -> None:
     build_a_mixed_log(sandbox, support_line, alice, bob, dave, sam, online)
-    assert set(LiveEvent.objects.values_list("type", flat=True)) == set(EventType.values)
+    assert set(LiveEvent.objects.values_list("type", flat=True)) == set(LiveEventType.values)
     assert LiveEvent.objects.filter(user_id__isnull=False).exists()  # notifications
     assert LiveEvent.objects.filter(previous_department_id__isnull=False).exists()
     assert LiveEvent.objects.filter(previous_agent_id__isnull=False).exists()
@@ -128,7 +128,7 @@ def test_the_live_rule_and_the_replay_rule_agree_for_every_viewer(
         assert live == replay, (viewer, sorted(live ^ replay)[:10])
         # The comparison is never between two empty sets, except for a deactivated user.
         assert bool(live) == viewer.is_active, viewer
-    changes = LiveEvent.objects.filter(type=EventType.USER_CHANGED)
+    changes = LiveEvent.objects.filter(type=LiveEventType.USER_CHANGED)
     internal = set(changes.values_list("pk", flat=True))
     assert internal and not any(
         internal & set(visible_events(viewer).values_list("pk", flat=True)) for viewer in viewers
@@ -163,7 +163,7 @@ def test_the_hub_offers_each_event_to_exactly_the_connections_that_may_see_it(
     viewers += mixed_viewers([alice, bob, dave, sam, ada], sales, support)
     rows = [
         live_events.as_dict(row)
-        for row in LiveEvent.objects.exclude(type=EventType.USER_CHANGED)
+        for row in LiveEvent.objects.exclude(type=LiveEventType.USER_CHANGED)
         .filter(seq__isnull=False)
         .order_by("seq")
     ]

@@ -22,7 +22,7 @@ from chatdesk.accounts.models import User
 from chatdesk.chats.access import Viewer, can_see, viewer_for, viewer_from
 from chatdesk.flows import presence as presence_flow
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 
 Frame = dict[str, Any]
 
@@ -50,7 +50,7 @@ class Inbox:
             if self.closed:
                 continue
             event = live_events.as_dict(row)
-            if event["type"] == EventType.USER_CHANGED:
+            if event["type"] == LiveEventType.USER_CHANGED:
                 if event["user_id"] == self.user.pk:
                     self.viewer = viewer_from(event["data"])
                     self.closed = not self.viewer.is_active  # a deactivated user's socket ends

@@ -18,7 +18,7 @@ from chatdesk.flows.inbound import receive_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType, LiveEvent
+from chatdesk.realtime.models import LiveEvent, LiveEventType
 
 HTMX = {"HX-Request": "true"}
 
@@ -44,7 +44,7 @@ def says(chat: Chat, text: str, *, direction: str = Direction.IN, minutes_ago: i
 def an_event(seq: int) -> LiveEvent:
     """A numbered event in the log, as the sequencer leaves it."""
     return LiveEvent.objects.create(
-        seq=seq, type=EventType.PRESENCE_CHANGED, data={}, everyone=True, created_at=clock.now()
+        seq=seq, type=LiveEventType.PRESENCE_CHANGED, data={}, everyone=True, created_at=clock.now()
     )
 
 

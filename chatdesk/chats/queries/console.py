@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 
 from chatdesk.accounts.models import User
+from chatdesk.chats import access
 from chatdesk.chats.models import Chat, ChatCount, ChatKind, ChatStatus, TicketState
 from chatdesk.chats.queries.lists import LATEST_FIRST
 from chatdesk.core.errors import BadInput
@@ -56,20 +57,9 @@ def _display_name(username: str, display_name: str, first: str, last: str) -> st
 
 
 def _counts_seen_by(user: User) -> QuerySet[ChatCount]:
-    """The counted chats ``user`` may see, by the rule of ``access.visible_chats``: the
-    whole desk for a supervisor; an agent's own chats and their departments' unassigned
-    tickets."""
-    counts = ChatCount.objects.all()
-    if user.oversees:
-        return counts
-    return counts.filter(
-        Q(agent=user)
-        | Q(
-            kind=ChatKind.TICKET,
-            ticket_state=TicketState.UNASSIGNED,
-            department__in=user.departments.all(),
-        )
-    )
+    """The counted chats ``user`` may see: ``access.chat_filter``, the rule of
+    ``access.visible_chats``, applied to the counts' rows."""
+    return ChatCount.objects.filter(access.chat_filter(user))
 
 
 def tab_summary(tab: str, *, seen_by: User | None = None) -> TabSummary:

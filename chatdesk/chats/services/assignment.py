@@ -24,7 +24,7 @@ from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType
+from chatdesk.realtime.models import LiveEventType
 from chatdesk.routing import transfers
 from chatdesk.routing.models import Department
 from chatdesk.routing.rules import Placement, PlacementKind
@@ -81,7 +81,7 @@ def give_chat(
     if reason is not None:
         extra["reason"] = reason
     live_events.chat_event(
-        EventType.CHAT_ASSIGNED,
+        LiveEventType.CHAT_ASSIGNED,
         chat,
         {"by_id": by.pk if by else None, "transfer": kind == EventKind.TRANSFERRED, **extra},
         previous_agent_id=previous,
@@ -129,7 +129,7 @@ def return_to_queue(*, agent: User) -> set[int | None]:
                 chat=chat, by=None, from_agent_id=agent.pk, reason="agent_offline"
             )
             live_events.chat_event(
-                EventType.CHAT_ASSIGNED,
+                LiveEventType.CHAT_ASSIGNED,
                 chat,
                 {"by_id": None, "reason": "agent_offline"},
                 previous_agent_id=agent.pk,

@@ -35,7 +35,7 @@ from chatdesk.providers.base import (
 from chatdesk.providers.delivery import reason_for
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType
+from chatdesk.realtime.models import LiveEventType
 from chatdesk.routing import placement
 
 
@@ -107,7 +107,7 @@ def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored:
         provider_timestamp=inbound.timestamp,
         created_at=now,
     )
-    live_events.message_event(EventType.MESSAGE_CREATED, message)
+    live_events.message_event(LiveEventType.MESSAGE_CREATED, message)
     _apply_opt_keywords(channel, chat, inbound)
     if inbound.ends_chat and chat.kind == ChatKind.CHAT:
         closed = lifecycle.close_by_contact(chat=chat)
@@ -131,7 +131,7 @@ def _start_chat(
         last_message_at=now,
     )
     timeline.record_created(chat=chat, by=None, channel=channel.kind)
-    live_events.chat_event(EventType.CHAT_CREATED, chat)
+    live_events.chat_event(LiveEventType.CHAT_CREATED, chat)
     return chat
 
 
@@ -181,7 +181,7 @@ def apply_status(*, channel: Channel, update: StatusUpdate) -> bool:
         message = _apply_status(channel, update)
         if message is None:
             return False
-        live_events.message_event(EventType.MESSAGE_STATUS, message)
+        live_events.message_event(LiveEventType.MESSAGE_STATUS, message)
         live_events.number_before_commit()
     return True
 

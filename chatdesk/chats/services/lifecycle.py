@@ -17,7 +17,7 @@ from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import Conflict, Forbidden
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType
+from chatdesk.realtime.models import LiveEventType
 
 
 def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
@@ -35,7 +35,7 @@ def close(chat: Chat, *, closed_by: str, user: User | None) -> Chat:
         locked.ticket_state = TicketState.CLOSED
     locked.save()
     timeline.record_closed(chat=locked, by=user, closed_by=closed_by)
-    live_events.chat_event(EventType.CHAT_CLOSED, locked, previous_department_id=was_queue)
+    live_events.chat_event(LiveEventType.CHAT_CLOSED, locked, previous_department_id=was_queue)
     return locked
 
 
@@ -110,7 +110,7 @@ def reopen_chat(*, chat_id: int, by: User) -> Reopened:
         chat.save()
         timeline.record_reopened(chat=chat, by=by)
         live_events.chat_event(
-            EventType.CHAT_REOPENED, chat, {"by_id": by.pk}, previous_department_id=was_queue
+            LiveEventType.CHAT_REOPENED, chat, {"by_id": by.pk}, previous_department_id=was_queue
         )
     return Reopened(chat, waiting=waiting)
 

@@ -28,7 +28,7 @@ from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.providers.delivery import OPTED_OUT_REASON
 from chatdesk.providers.models import Template, TemplateStatus
 from chatdesk.realtime import log as live_events
-from chatdesk.realtime.models import EventType
+from chatdesk.realtime.models import LiveEventType
 
 MAX_TEXT = 4096  # WhatsApp's limit for a text body
 BAD_VARIABLE = re.compile(r"[\n\t]| {5,}")  # Meta refuses these in template parameters
@@ -77,7 +77,7 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
             message.text = render(template.body, variables)
         message.save()
         _note_reply(chat, by, message)
-        live_events.message_event(EventType.MESSAGE_CREATED, message)
+        live_events.message_event(LiveEventType.MESSAGE_CREATED, message)
     return message
 
 
@@ -167,5 +167,5 @@ def queue_automatic_reply(*, chat: Chat, text: str) -> Message | None:
         status=DeliveryStatus.QUEUED,
         created_at=clock.now(),
     )
-    live_events.message_event(EventType.MESSAGE_CREATED, message)
+    live_events.message_event(LiveEventType.MESSAGE_CREATED, message)
     return message
