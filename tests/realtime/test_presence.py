@@ -31,6 +31,7 @@ from chatdesk.flows import presence as presence_flow
 from chatdesk.providers.models import Channel
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED, LiveEventsConsumer
 from chatdesk.routing.models import Department
+from tests.support.live import Socket
 from tests.support.processes import Desk, free_port, get, wait_for
 
 ORIGIN = (b"origin", b"http://localhost")
@@ -44,14 +45,14 @@ def run(scenario: Callable[[], Awaitable[None]]) -> None:
 
 
 def socket_with_token(token: str) -> WebsocketCommunicator:
-    return WebsocketCommunicator(application, f"/ws/events?token={token}", headers=[ORIGIN])
+    return Socket(application, f"/ws/events?token={token}", headers=[ORIGIN])
 
 
 def socket_with_session(user: User) -> WebsocketCommunicator:
     client = Client()
     client.force_login(user)
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
-    return WebsocketCommunicator(application, "/ws/events", headers=[ORIGIN, (b"cookie", cookie)])
+    return Socket(application, "/ws/events", headers=[ORIGIN, (b"cookie", cookie)])
 
 
 async def opened(communicator: WebsocketCommunicator) -> WebsocketCommunicator:
@@ -121,7 +122,7 @@ def available(user: User) -> User:
 @realtime_db
 def test_anonymous_socket_is_closed_4401_and_counts_for_nobody(alice: User) -> None:
     async def scenario() -> None:
-        communicator = WebsocketCommunicator(application, "/ws/events", headers=[ORIGIN])
+        communicator = Socket(application, "/ws/events", headers=[ORIGIN])
         connected, code = await communicator.connect()
         assert (connected, code) == (False, CLOSE_UNAUTHENTICATED)
         bad_token = socket_with_token("cd_not-a-token")

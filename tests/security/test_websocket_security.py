@@ -27,7 +27,7 @@ from chatdesk.accounts.models import Connection, User
 from chatdesk.asgi import application
 from chatdesk.core import clock
 from chatdesk.realtime.consumers import CLOSE_UNAUTHENTICATED
-from tests.support.live import db, frames_until, frames_until_closed, run
+from tests.support.live import Socket, db, frames_until, frames_until_closed, run
 
 realtime_db = pytest.mark.django_db(transaction=True)
 
@@ -51,7 +51,7 @@ def socket(path: str = "/ws/events", *, origin: bytes | None, cookie: bytes | No
         headers.append((b"origin", origin))
     if cookie is not None:
         headers.append((b"cookie", cookie))
-    return WebsocketCommunicator(application, path, headers=headers)
+    return Socket(application, path, headers=headers)
 
 
 async def ping(communicator: WebsocketCommunicator) -> None:

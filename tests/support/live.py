@@ -29,6 +29,17 @@ Frame = dict[str, Any]
 
 _ids = iter(range(1, 10_000_000))
 
+CONNECT_TIMEOUT = 10.0
+
+
+class Socket(WebsocketCommunicator):
+    """Channels' test communicator, with a connect that waits as long as our other live
+    waits do: the handshake reads the session from the database, and under a loaded CI
+    machine that takes longer than Channels' one-second default."""
+
+    async def connect(self, timeout: float = CONNECT_TIMEOUT) -> tuple[bool, int | str | None]:
+        return await super().connect(timeout)
+
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
     """Run an async scenario from a sync test; the consumer's database calls come back to
@@ -50,7 +61,7 @@ def session_cookie(user: User) -> bytes:
 async def connect(user: User, *, since: int | None = None) -> WebsocketCommunicator:
     cookie = await db(session_cookie, user)
     path = "/ws/events" if since is None else f"/ws/events?since={since}"
-    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, (b"cookie", cookie)])
+    communicator = Socket(application, path, headers=[ORIGIN, (b"cookie", cookie)])
     connected, code = await communicator.connect()
     assert connected, code
     return communicator
