@@ -180,6 +180,10 @@ CHATDESK_SEND_PACE_WAIT = config.tuning("CHATDESK_SEND_PACE_WAIT", 2.0)
 # agent's last connection is gone their open chats wait before going back to the queue.
 CHATDESK_WS_HEARTBEAT = config.tuning("CHATDESK_WS_HEARTBEAT", 20.0)
 CHATDESK_OFFLINE_GRACE = config.tuning("CHATDESK_OFFLINE_GRACE", 120.0)
+# The WebSocket protocol's own keepalive (uvicorn's ping, every 20 s): a client that
+# leaves one unanswered this long (seconds) is closed with 1011. A client that stops
+# reading is usually let go sooner, when its buffer (CHATDESK_WS_BUFFER) fills: 4429.
+CHATDESK_WS_PING_TIMEOUT = config.tuning("CHATDESK_WS_PING_TIMEOUT", 20.0)
 # A live chat with no message for this long is closed by the system (24 hours).
 CHATDESK_INACTIVITY_CLOSE = config.tuning("CHATDESK_INACTIVITY_CLOSE", 86400.0)
 # Reassign a live chat whose first message its agent leaves unanswered this long (seconds);

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any, TextIO
 
+from django.conf import settings
+
 from chatdesk.ops import redact
 
 ASGI_APPLICATION = "chatdesk.asgi:application"
@@ -61,6 +63,8 @@ def serve_web(
         log_level=log_level,
         log_config=_log_config(),
         workers=workers,
+        ws_ping_interval=20.0,
+        ws_ping_timeout=float(settings.CHATDESK_WS_PING_TIMEOUT),
     )
     # After the Config: making it is what sets up uvicorn's loggers. (The worker
     # processes set theirs up from the log_config, which carries the same filter.)

@@ -61,8 +61,10 @@ def crash_desk(desk: Desk) -> Desk:
     desk.env.update(
         CHATDESK_SEND_LEASE="1",
         CHATDESK_OUTBOX_SWEEP_EVERY="0.5",
-        CHATDESK_SEND_BACKOFF_BASE="4",
-        CHATDESK_SEND_BACKOFF_CAP="4",
+        # Long enough that the test sees the retry scheduled and kills the worker before
+        # it is due, even when each look at the database takes seconds on a loaded machine.
+        CHATDESK_SEND_BACKOFF_BASE="15",
+        CHATDESK_SEND_BACKOFF_CAP="15",
         CHATDESK_SEND_TIMEOUT="20",
     )
     return desk
