@@ -27,9 +27,10 @@ def configuration_fault_warnings(context: template.Context) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if not getattr(user, "is_admin", False):
         return {"faults": []}
-    return {
-        "faults": [
-            {"detail": fault.detail, "url": _change_url(fault.row)}
-            for fault in configuration_faults()
-        ]
-    }
+    here = getattr(request, "path", "")
+    faults = []
+    for fault in configuration_faults():
+        url = _change_url(fault.row)
+        # On the object's own page the form below is where it is corrected.
+        faults.append({"detail": fault.detail, "url": "" if url == here else url})
+    return {"faults": faults}
