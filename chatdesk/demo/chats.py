@@ -196,7 +196,7 @@ SCRIPTS = (
         In(12 * HOUR, "Hi, I was charged twice on invoice INV-20931. Please help."),
         AutoReply(12 * HOUR),
     )),
-    Script("david", "Support", 20 * HOUR, ticket_reason="no_agent_available", steps=(
+    Script("david", "Support", 20 * HOUR, ticket_reason="nobody_online", steps=(
         In(20 * HOUR, "Hello, our card machine stopped working. Can someone call me back "
            "tomorrow morning?"),
         AutoReply(20 * HOUR),
@@ -283,11 +283,11 @@ class _Player:
         else:
             self.event(chat, EventKind.TICKETED, started, None, reason=script.ticket_reason)
         for step in script.steps:
-            self.step(chat, step)
+            self.step(chat, step, ticket_reason=script.ticket_reason)
         chat.save()
         return chat
 
-    def step(self, chat: Chat, step: Step) -> None:
+    def step(self, chat: Chat, step: Step, *, ticket_reason: str = "") -> None:
         when = self.at(step.ago)
         match step:
             case In(text=text):
@@ -318,7 +318,10 @@ class _Player:
                     when + timedelta(seconds=2),
                     Direction.OUT,
                     status=DELIVERED,
-                    text=self.channel.out_of_hours_reply,
+                    # The reply routing would have sent for the ticket's reason.
+                    text=self.channel.out_of_hours_reply
+                    if ticket_reason == "out_of_hours"
+                    else self.channel.nobody_available_reply,
                     automatic=True,
                 )
             case Transfer(by=by, to=to, department=name):

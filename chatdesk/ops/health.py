@@ -1,4 +1,12 @@
-"""Health endpoints for load balancers and orchestrators."""
+"""Health endpoints for load balancers and orchestrators.
+
+``/readyz`` is 503 (``unavailable``) only when this process cannot serve: the database or
+the channel layer does not answer. A configuration fault (business hours with a time zone
+the server does not know, a channel its webhook cannot check) is the same on every
+instance and the desk keeps taking messages around it, so taking instances out of
+rotation would only stop the intake: it answers 200 with ``status: degraded``, the
+``configuration`` check saying how many, and ``problems`` naming each object (the set-up
+pages show the same list)."""
 
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
 from chatdesk import __version__
+from chatdesk.flows.configuration import configuration_faults
 
 
 @require_GET
@@ -38,8 +47,15 @@ async def _check_channel_layer() -> None:
         raise RuntimeError("the channel layer returned another message")
 
 
+def _configuration_problems() -> list[dict[str, object]]:
+    return [
+        {"object": fault.kind, "id": fault.object_id, "detail": fault.detail}
+        for fault in configuration_faults()
+    ]
+
+
 async def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the channel layer both answer."""
+    """The database and the channel layer both answer; and what is stored can be used."""
     if request.method != "GET":
         return JsonResponse({"detail": "Only GET is allowed here."}, status=405)
     checks: dict[str, str] = {}
@@ -54,6 +70,16 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:
         checks["channel_layer"] = f"error: {exc.__class__.__name__}"
     ready = all(value == "ok" for value in checks.values())
+    problems: list[dict[str, object]] = []
+    if checks["database"] == "ok":
+        try:
+            problems = await sync_to_async(_configuration_problems, thread_sensitive=True)()
+            checks["configuration"] = f"degraded: {len(problems)} problem(s)" if problems else "ok"
+        except Exception as exc:
+            checks["configuration"] = f"error: {exc.__class__.__name__}"
+    else:
+        checks["configuration"] = "error: the database does not answer"
+    status = "unavailable" if not ready else "ok" if checks["configuration"] == "ok" else "degraded"
     return JsonResponse(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503
+        {"status": status, "checks": checks, "problems": problems}, status=200 if ready else 503
     )

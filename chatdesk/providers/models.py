@@ -21,6 +21,12 @@ DEFAULT_OUT_OF_HOURS_REPLY = (
     "as soon as we open."
 )
 DEFAULT_QUEUE_REPLY = "Thanks for your message. All our agents are busy; you're next in line."
+# In business hours with no agent online and available: not "closed", and not a queue
+# either (the chat becomes a ticket that the next free agent picks up).
+DEFAULT_NOBODY_AVAILABLE_REPLY = (
+    "Thanks for your message. All our agents are busy right now; we'll reply as soon as "
+    "one is free."
+)
 DEFAULT_END_KEYWORD = "//end"
 
 # Messages per second a channel may send: at least one, at most Meta's highest tier.
@@ -50,8 +56,22 @@ class Channel(models.Model):
         on_delete=models.SET_NULL,
         related_name="channels",
     )
-    out_of_hours_reply = models.TextField(blank=True, default=DEFAULT_OUT_OF_HOURS_REPLY)
+    out_of_hours_reply = models.TextField(
+        blank=True,
+        default=DEFAULT_OUT_OF_HOURS_REPLY,
+        help_text="Sent to a new chat that arrives outside business hours: it becomes a ticket.",
+    )
     queue_reply = models.TextField(blank=True, default=DEFAULT_QUEUE_REPLY)
+    # db_default too: rows written by SQL that names its columns (bulk loads) get it.
+    nobody_available_reply = models.TextField(
+        blank=True,
+        default=DEFAULT_NOBODY_AVAILABLE_REPLY,
+        db_default=DEFAULT_NOBODY_AVAILABLE_REPLY,
+        help_text=(
+            "Sent in business hours when no agent is online and available: the chat "
+            "becomes a ticket. Out of hours the out-of-hours reply goes instead."
+        ),
+    )
     end_keyword = models.CharField(max_length=32, blank=True, default=DEFAULT_END_KEYWORD)
     config = models.JSONField(default=dict, blank=True)
     secrets = models.JSONField(default=dict, blank=True)

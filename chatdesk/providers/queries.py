@@ -75,6 +75,48 @@ def secrets_set(channel: Channel) -> list[str]:
     return sorted(name for name in config_spec(channel.kind).secrets if stored.get(name))
 
 
+# The secret a kind's webhook checks each request's signature with, and its name.
+SIGNING_SECRETS: Mapping[str, tuple[str, str]] = {
+    ChannelKind.WHATSAPP: ("app_secret", "app secret"),
+    ChannelKind.SMS: ("auth_token", "auth token"),
+}
+
+
+def stored_secret(channel: Channel, name: str) -> str:
+    """A secret's value, to check a signature or call the provider, never to show: ""
+    when it is not set, or when what is stored is not an object at all."""
+    stored = channel.secrets if isinstance(channel.secrets, dict) else {}
+    value = stored.get(name)
+    return str(value) if value not in (None, "") else ""
+
+
+def channel_faults() -> list[tuple[Channel, str]]:
+    """The active channels whose stored settings their webhook cannot work with, each with
+    a sentence: what is wrong, what happens meanwhile, how to correct it."""
+    faults: list[tuple[Channel, str]] = []
+    for channel in Channel.objects.filter(is_active=True).order_by("pk"):
+        if not isinstance(channel.config, dict) or not isinstance(channel.secrets, dict):
+            faults.append(
+                (
+                    channel,
+                    f"Channel {channel.name}: its stored settings are not a JSON object, so "
+                    "they are read as empty. Enter its provider settings and secrets again.",
+                )
+            )
+            continue
+        signing = SIGNING_SECRETS.get(channel.kind)
+        if signing is not None and not stored_secret(channel, signing[0]):
+            faults.append(
+                (
+                    channel,
+                    f"Channel {channel.name}: it has no {signing[1]}, so its webhook cannot "
+                    "check the provider's signature and refuses every message (403; the "
+                    f"provider retries them later). Set the {signing[1]}.",
+                )
+            )
+    return faults
+
+
 def webhook_url(channel: Channel, *, request_base: str) -> str | None:
     """Where the provider must call us for this channel (None for the sandbox): under
     CHATDESK_PUBLIC_URL when it is set, else under the base the request came in on."""

@@ -9,6 +9,7 @@ import httpx
 from chatdesk.providers.adapters import sandbox, sms, whatsapp
 from chatdesk.providers.base import Outbound, SendResult
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.queries import stored_secret
 
 
 @dataclass(frozen=True)
@@ -18,13 +19,15 @@ class ChannelSender:
     channel: Channel
 
     def send(self, client: httpx.Client, outbound: Outbound) -> SendResult:
-        config, secrets = self.channel.config, self.channel.secrets
+        # Stored settings that are not an object (written straight into the database)
+        # read as empty: the provider refuses the send, with its reason, not a crash.
+        config = self.channel.config if isinstance(self.channel.config, dict) else {}
         if self.channel.kind == ChannelKind.WHATSAPP:
             return whatsapp.send(
                 client,
                 whatsapp.WhatsAppConfig(
                     phone_number_id=str(config.get("phone_number_id", "")),
-                    access_token=str(secrets.get("access_token", "")),
+                    access_token=stored_secret(self.channel, "access_token"),
                     graph_api_url=str(
                         config.get("graph_api_url") or whatsapp.DEFAULT_GRAPH_API_URL
                     ),
@@ -36,7 +39,7 @@ class ChannelSender:
                 client,
                 sms.SmsConfig(
                     account_sid=str(config.get("account_sid", "")),
-                    auth_token=str(secrets.get("auth_token", "")),
+                    auth_token=stored_secret(self.channel, "auth_token"),
                     from_number=str(config.get("from_number", "")),
                     api_url=str(config.get("api_url") or sms.DEFAULT_API_URL),
                 ),

@@ -19,6 +19,7 @@ from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.providers import access
 from chatdesk.providers.models import (
     DEFAULT_END_KEYWORD,
+    DEFAULT_NOBODY_AVAILABLE_REPLY,
     DEFAULT_OUT_OF_HOURS_REPLY,
     DEFAULT_QUEUE_REPLY,
     MAX_SEND_RATE,
@@ -189,6 +190,7 @@ def create_channel(
     config: Mapping[str, object] | None = None,
     send_rate: int | None = None,
     is_active: bool = True,
+    nobody_available_reply: str | None = None,
     by: User | None,
 ) -> Channel:
     """Add one of our numbers. Secrets go to ``Channel.secrets``, the rest to ``config``;
@@ -205,6 +207,12 @@ def create_channel(
         ),
         queue_reply=_check_reply(
             "queue reply", DEFAULT_QUEUE_REPLY if queue_reply is None else queue_reply
+        ),
+        nobody_available_reply=_check_reply(
+            "nobody-available reply",
+            DEFAULT_NOBODY_AVAILABLE_REPLY
+            if nobody_available_reply is None
+            else nobody_available_reply,
         ),
         end_keyword=_check_end_keyword(DEFAULT_END_KEYWORD if end_keyword is None else end_keyword),
         send_rate=_check_send_rate(default_send_rate() if send_rate is None else send_rate),
@@ -232,6 +240,7 @@ class ChannelChanges:
     config: Mapping[str, object] | None = None
     is_active: bool | None = None
     send_rate: int | None = None
+    nobody_available_reply: str | None = None
 
 
 def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None) -> Channel:
@@ -250,6 +259,11 @@ def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None
     queue_reply = (
         _check_reply("queue reply", changes.queue_reply)
         if changes.queue_reply is not None
+        else None
+    )
+    nobody_available_reply = (
+        _check_reply("nobody-available reply", changes.nobody_available_reply)
+        if changes.nobody_available_reply is not None
         else None
     )
     end_keyword = (
@@ -274,6 +288,8 @@ def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None
             locked.out_of_hours_reply = out_of_hours_reply
         if queue_reply is not None:
             locked.queue_reply = queue_reply
+        if nobody_available_reply is not None:
+            locked.nobody_available_reply = nobody_available_reply
         if end_keyword is not None:
             locked.end_keyword = end_keyword
         if changes.is_active is not None:

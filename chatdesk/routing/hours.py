@@ -30,10 +30,17 @@ Rules
   refused; a naive moment is refused with ValueError. :func:`next_opening` checks both
   folds of every candidate local time and every UTC offset change, so it finds openings
   inside gaps (at the change) and in repeated hours (both occurrences).
+* A schedule whose time zone this server cannot load (stored before names were checked,
+  or straight into the database) raises :class:`UnknownTimeZone` in the core; the
+  database side treats it as **always open**, as if there were no schedule, and logs it
+  once per process: new chats keep being routed to whoever is online (or become tickets
+  with the nobody-available reply), rather than refused, or told "closed" at the wrong
+  hours. The set-up pages and ``/readyz`` name it (``routing.queries.business_hours_faults``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -46,11 +53,13 @@ from chatdesk.core import clock
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.routing.queries import business_hours_for
 from chatdesk.routing.services import DatedHours, Interval
+from chatdesk.routing.zones import UnknownTimeZone, zone
 
 __all__ = [
     "DatedHours",
     "Interval",
     "Schedule",
+    "UnknownTimeZone",
     "is_open",
     "is_within_business_hours",
     "next_opening",
@@ -68,6 +77,8 @@ class Schedule:
     timezone: str
     weekly: tuple[Interval, ...] = ()
     exceptions: tuple[DatedHours, ...] = ()
+    # Which stored schedule this is, for the log ("" for one built in code).
+    scope: str = field(default="", compare=False)
 
 
 Span = tuple[time, time]
@@ -121,7 +132,7 @@ def _plan(schedule: Schedule) -> _Plan:
         elif exception.start is not None and exception.end is not None:
             special[exception.date].append((exception.start, exception.end))
     return _Plan(
-        zone=ZoneInfo(schedule.timezone),
+        zone=zone(schedule.timezone),
         always_open=not schedule.weekly,
         weekly=dict(weekly),
         closed=closed,
@@ -203,8 +214,20 @@ def next_opening(schedule: Schedule, at: datetime) -> datetime | None:
 # -- the database side -------------------------------------------------------------------
 
 
+log = logging.getLogger(__name__)
+
+# The schedules already logged as unusable by this process: logged once, not per message.
+_reported: set[tuple[str, str]] = set()
+
+
 def _schedule_of(hours: BusinessHours) -> Schedule:
+    scope = (
+        "the desk's business hours"
+        if hours.department_id is None
+        else f"the business hours of department {hours.department_id}"
+    )
     return Schedule(
+        scope=scope,
         timezone=hours.timezone,
         weekly=tuple(Interval(day=w.day, start=w.start, end=w.end) for w in hours.weekly.all()),
         exceptions=tuple(
@@ -244,4 +267,22 @@ def is_within_business_hours(
     schedule = schedule_for(department)
     if schedule is None:
         return True
-    return is_open(schedule, at if at is not None else clock.now())
+    try:
+        return is_open(schedule, at if at is not None else clock.now())
+    except UnknownTimeZone:
+        _report_unknown_zone(schedule)
+        return True
+
+
+def _report_unknown_zone(schedule: Schedule) -> None:
+    key = (schedule.scope, schedule.timezone)
+    if key in _reported:
+        return
+    _reported.add(key)
+    log.error(
+        "%s have the time zone %r, which this server does not know: they are ignored and "
+        "new chats are routed as if the desk were always open, until they are saved with "
+        "a valid time zone on the set-up pages",
+        (schedule.scope or "business hours").capitalize(),
+        schedule.timezone,
+    )

@@ -85,6 +85,7 @@ def place_new_chat(chat: Chat) -> Placement:
         agent=agent,
         queue_reply=chat.channel.queue_reply,
         out_of_hours_reply=chat.channel.out_of_hours_reply,
+        nobody_available_reply=chat.channel.nobody_available_reply,
     )
 
 

@@ -16,6 +16,7 @@ from chatdesk.accounts.models import Presence, Role, User
 from chatdesk.accounts.queries import only_online
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.routing.models import BusinessHours, Department
+from chatdesk.routing.zones import zone_or_none
 
 
 def departments() -> QuerySet[Department]:
@@ -41,6 +42,30 @@ def own_business_hours(department: Department | None) -> BusinessHours | None:
         .filter(department=department)
         .first()
     )
+
+
+def business_hours_name(hours: BusinessHours) -> str:
+    """'Business hours of the desk', 'Business hours of Sales'."""
+    return f"Business hours of {hours.department.name if hours.department else 'the desk'}"
+
+
+def business_hours_faults() -> list[tuple[BusinessHours, str]]:
+    """The stored schedules the desk cannot follow (a time zone this server does not
+    know), each with a sentence: what is wrong, what the desk does meanwhile (see
+    ``hours``: always open), and how to correct it."""
+    faults: list[tuple[BusinessHours, str]] = []
+    for hours in BusinessHours.objects.select_related("department").order_by("pk"):
+        if zone_or_none(hours.timezone) is None:
+            faults.append(
+                (
+                    hours,
+                    f"{business_hours_name(hours)}: the time zone {hours.timezone!r} is not one "
+                    "this server knows, so these hours are ignored and new chats are routed "
+                    "as if always open. Save them with a time zone such as "
+                    "'Africa/Johannesburg'.",
+                )
+            )
+    return faults
 
 
 def agents_online(department_id: int | None) -> QuerySet[User]:

@@ -4,7 +4,8 @@ Out of hours, or with nobody available online, a new chat becomes an unassigned 
 with agents online but all full, it waits in its department's queue; otherwise it goes to
 the best agent who can take it (least loaded, then longest idle), the agent who last
 served the contact first when they are among them. The decision carries the automatic
-reply to send the contact, if any.
+reply to send the contact, if any: the channel's out-of-hours reply only out of hours, its
+nobody-available reply in hours with nobody to take the chat, its queue reply in a queue.
 """
 
 from __future__ import annotations
@@ -67,12 +68,18 @@ def choose_agent(ranked: Sequence[User], prefer: Callable[[], int | None]) -> Us
 
 
 def place(
-    *, route: LiveRoute, agent: User | None, queue_reply: str, out_of_hours_reply: str
+    *,
+    route: LiveRoute,
+    agent: User | None,
+    queue_reply: str,
+    out_of_hours_reply: str,
+    nobody_available_reply: str,
 ) -> Placement:
     """The placement of a new chat: ``route`` says whether it can be served live,
     ``agent`` is the one chosen among those with room (None: all full)."""
     if not route.possible:
-        return Placement(PlacementKind.TICKET, reason=route.reason, reply=out_of_hours_reply)
+        reply = out_of_hours_reply if route.reason == "out_of_hours" else nobody_available_reply
+        return Placement(PlacementKind.TICKET, reason=route.reason, reply=reply)
     if agent is not None:
         return Placement(PlacementKind.AGENT, agent=agent)
     return Placement(PlacementKind.QUEUE, reply=queue_reply)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import available_timezones
 
 from django.db import IntegrityError, transaction
 
@@ -12,6 +12,7 @@ from chatdesk.accounts.models import User
 from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.routing import access
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
+from chatdesk.routing.zones import zone_or_none
 
 
 def _check_department_name(name: str, *, besides: Department | None = None) -> str:
@@ -87,13 +88,11 @@ class DatedHours:
 
 
 def check_timezone(name: str) -> str:
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    if zone_or_none(name) is None:
         raise BadInput(
             f"{name!r} is not a time zone; use an IANA name such as "
             "'Africa/Johannesburg' or 'Europe/London'."
-        ) from exc
+        )
     if name not in available_timezones() and name != "UTC":
         raise BadInput(f"{name!r} is not a time zone; use an IANA name such as 'Europe/London'.")
     return name

@@ -49,7 +49,17 @@ class ChannelAdmin(WritesThroughServices):
                 ),
             },
         ),
-        ("Automatic replies", {"fields": ("out_of_hours_reply", "queue_reply", "end_keyword")}),
+        (
+            "Automatic replies",
+            {
+                "fields": (
+                    "out_of_hours_reply",
+                    "nobody_available_reply",
+                    "queue_reply",
+                    "end_keyword",
+                )
+            },
+        ),
         ("Provider settings", {"fields": ("config", "send_rate")}),
         (
             "Secrets",
@@ -100,6 +110,7 @@ class ChannelAdmin(WritesThroughServices):
                 department_id=department.pk if department is not None else None,
                 out_of_hours_reply=data.get("out_of_hours_reply", ""),
                 queue_reply=data.get("queue_reply", ""),
+                nobody_available_reply=data.get("nobody_available_reply", ""),
                 end_keyword=data.get("end_keyword", ""),
                 config=form.service_config(),
                 send_rate=data.get("send_rate"),
@@ -116,6 +127,7 @@ class ChannelAdmin(WritesThroughServices):
                     department_id=department.pk if department is not None else None,
                     out_of_hours_reply=data.get("out_of_hours_reply", ""),
                     queue_reply=data.get("queue_reply", ""),
+                    nobody_available_reply=data.get("nobody_available_reply", ""),
                     end_keyword=data.get("end_keyword", ""),
                     config=form.service_config(stored),
                     is_active=bool(data.get("is_active")),

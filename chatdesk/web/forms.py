@@ -46,12 +46,14 @@ class ChannelAdminForm(forms.ModelForm):
             "department",
             "is_active",
             "out_of_hours_reply",
+            "nobody_available_reply",
             "queue_reply",
             "end_keyword",
             "config",
         ]
         widgets = {
             "out_of_hours_reply": forms.Textarea(attrs={"rows": 3}),
+            "nobody_available_reply": forms.Textarea(attrs={"rows": 3}),
             "queue_reply": forms.Textarea(attrs={"rows": 3}),
             "config": forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         }

@@ -24,6 +24,7 @@ from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.adapters.whatsapp_templates import parse_template_statuses
 from chatdesk.providers.base import MalformedPayload, WebhookBatch
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.providers.queries import stored_secret
 from chatdesk.providers.template_sync import apply_template_statuses
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def whatsapp_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
     if request.method == "GET":
         return _verify_subscription(request, channel)
     raw = request.body
-    app_secret = str(channel.secrets.get("app_secret", ""))
+    app_secret = stored_secret(channel, "app_secret")
     if not whatsapp.verify_signature(
         raw, request.headers.get(whatsapp.SIGNATURE_HEADER), app_secret
     ):
@@ -125,7 +126,7 @@ def whatsapp_webhook(request: HttpRequest, channel_id: int) -> HttpResponse:
 def _verify_subscription(request: HttpRequest, channel: Channel) -> HttpResponse:
     mode = request.GET.get("hub.mode", "")
     token = request.GET.get("hub.verify_token", "")
-    expected = str(channel.secrets.get("verify_token", ""))
+    expected = stored_secret(channel, "verify_token")
     if mode == "subscribe" and expected and hmac.compare_digest(token.encode(), expected.encode()):
         return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")
     return HttpResponse("The verify token does not match.", status=403, content_type="text/plain")
@@ -148,7 +149,7 @@ def _signed_sms_request(
     if channel is None:
         return _detail("No SMS channel has that id.", 404)
     form = {key: request.POST.get(key, "") for key in request.POST}
-    auth_token = str(channel.secrets.get("auth_token", ""))
+    auth_token = stored_secret(channel, "auth_token")
     if not sms.verify_signature(
         _twilio_url(request), form, request.headers.get(sms.SIGNATURE_HEADER), auth_token
     ):

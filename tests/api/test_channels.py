@@ -9,7 +9,12 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from chatdesk.providers.models import DEFAULT_OUT_OF_HOURS_REPLY, Channel, ChannelKind
+from chatdesk.providers.models import (
+    DEFAULT_NOBODY_AVAILABLE_REPLY,
+    DEFAULT_OUT_OF_HOURS_REPLY,
+    Channel,
+    ChannelKind,
+)
 
 ACCESS_TOKEN = "EAAG-access-token-7f3a9c"
 APP_SECRET = "app-secret-b81d44"
@@ -58,6 +63,7 @@ def test_admin_adds_a_whatsapp_channel(api_as, ada, sales):
         "department_id": sales.pk,
         "out_of_hours_reply": DEFAULT_OUT_OF_HOURS_REPLY,
         "queue_reply": "Hold on, please.",
+        "nobody_available_reply": DEFAULT_NOBODY_AVAILABLE_REPLY,
         "end_keyword": "//end",
         "is_active": True,
         "send_rate": 80,  # the desk's default (CHATDESK_SEND_RATE)
@@ -112,6 +118,23 @@ def test_admin_adds_an_sms_channel_with_its_own_api_url(api_as, ada):
     assert channel.secrets == {"auth_token": AUTH_TOKEN}
     assert channel.config["from_number"] == "+14155552671"
     assert (channel.out_of_hours_reply, channel.end_keyword) == ("Closed.", "#done")
+
+
+def test_the_nobody_available_reply_is_set_and_changed_beside_the_out_of_hours_one(api_as, ada):
+    created = api_as(ada).post(
+        "/channels", {**SMS, "nobody_available_reply": "  All hands are busy.  "}
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["nobody_available_reply"] == "All hands are busy."
+    assert created.json()["out_of_hours_reply"] == DEFAULT_OUT_OF_HOURS_REPLY
+    channel_id = created.json()["id"]
+    patched = api_as(ada).patch(f"/channels/{channel_id}", {"nobody_available_reply": ""})
+    assert patched.status_code == 200, patched.content
+    assert patched.json()["nobody_available_reply"] == ""  # none is sent
+    assert Channel.objects.get(pk=channel_id).nobody_available_reply == ""
+    too_long = api_as(ada).patch(f"/channels/{channel_id}", {"nobody_available_reply": "x" * 5000})
+    assert too_long.status_code == 400
+    assert "nobody-available reply" in too_long.json()["detail"]
 
 
 def test_sms_api_url_defaults_to_twilio(api_as, ada):

@@ -277,7 +277,12 @@ def test_an_unassigned_ticket_is_its_departments_until_an_agent_accepts_it(
         assert created["data"]["department_id"] == sandbox.department_id
         assert (inbound["data"]["direction"], inbound["data"]["text"]) == ("in", "Are you open?")
         assert auto_reply["data"]["is_automatic"] is True
-        assert auto_reply["data"]["text"] == sandbox.out_of_hours_reply
+        expected = (
+            sandbox.out_of_hours_reply
+            if reason == "out_of_hours"
+            else sandbox.nobody_available_reply
+        )
+        assert auto_reply["data"]["text"] == expected
         assert auto_reply["data"]["status"] == "queued"
         assert await chat_frames(to_alice, 3) == queued
         assert await chat_frames(to_sam, 3) == queued

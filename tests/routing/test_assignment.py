@@ -51,13 +51,15 @@ def test_away_offline_and_disconnected_agents_are_skipped(online, customer_write
     assert chat.agent is None and chat.kind == "ticket"
 
 
-def test_nobody_online_makes_an_unassigned_ticket_with_the_reply_once(customer_writes, sandbox):
+def test_nobody_online_makes_an_unassigned_ticket_with_its_reply_once(customer_writes, sandbox):
     chat = customer_writes(phone(1), "Anyone there?")
     assert (chat.kind, chat.ticket_state, chat.agent) == ("ticket", "unassigned", None)
     event = ChatEvent.objects.get(chat=chat, kind="ticketed")
     assert event.data["reason"] == "nobody_online"
     replies = Message.objects.filter(chat=chat, direction="out", is_automatic=True)
-    assert [m.text for m in replies] == [sandbox.out_of_hours_reply]
+    # In hours (no schedule: always open): not "we're closed".
+    assert [m.text for m in replies] == [sandbox.nobody_available_reply]
+    assert sandbox.nobody_available_reply != sandbox.out_of_hours_reply
     again = customer_writes(phone(1), "Hello??")
     assert again.pk == chat.pk  # later messages join the ticket
     assert Message.objects.filter(chat=chat, direction="out", is_automatic=True).count() == 1

@@ -21,10 +21,18 @@ def test_out_of_hours_wins_over_anyone_online() -> None:
 
 
 def test_a_placement_carries_the_reply_to_send() -> None:
-    replies = {"queue_reply": "You are in the queue.", "out_of_hours_reply": "We are closed."}
+    replies = {
+        "queue_reply": "You are in the queue.",
+        "out_of_hours_reply": "We are closed.",
+        "nobody_available_reply": "Nobody is free yet.",
+    }
     closed = LiveRoute(False, "out_of_hours")
     assert rules.place(route=closed, agent=None, **replies) == Placement(
         PlacementKind.TICKET, reason="out_of_hours", reply="We are closed."
+    )
+    nobody = LiveRoute(False, "nobody_online")
+    assert rules.place(route=nobody, agent=None, **replies) == Placement(
+        PlacementKind.TICKET, reason="nobody_online", reply="Nobody is free yet."
     )
     full = LiveRoute(True)
     assert rules.place(route=full, agent=None, **replies) == Placement(

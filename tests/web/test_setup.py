@@ -253,6 +253,7 @@ def _channel_form(channel: Channel, **overrides: str) -> dict[str, Any]:
         "is_active": "on" if channel.is_active else "",
         "out_of_hours_reply": channel.out_of_hours_reply,
         "queue_reply": channel.queue_reply,
+        "nobody_available_reply": channel.nobody_available_reply,
         "end_keyword": channel.end_keyword,
         "config": json.dumps(channel.config),
         "access_token": "",
@@ -370,6 +371,18 @@ def test_adding_a_channel_stores_its_secrets(client_as, ada, sales):
         "from_number": "+15005550006",
         "api_url": "https://api.twilio.com",
     }
+
+
+def test_the_channel_page_edits_the_nobody_available_reply(client_as, ada, whatsapp):
+    page = client_as(ada).get(admin_url(whatsapp)).content.decode()
+    assert 'name="nobody_available_reply"' in page
+    assert "no agent is online and available" in page  # what it is for
+    response = client_as(ada).post(
+        admin_url(whatsapp), _channel_form(whatsapp, nobody_available_reply="One moment, please.")
+    )
+    assert response.status_code == 302, response.content
+    whatsapp.refresh_from_db()
+    assert whatsapp.nobody_available_reply == "One moment, please."
 
 
 def test_a_secret_typed_into_the_config_is_refused(client_as, ada, whatsapp):

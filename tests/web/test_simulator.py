@@ -28,6 +28,7 @@ from chatdesk.flows.outbound import send_message
 from chatdesk.providers.base import InboundMessage
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.tasks import deliver
+from chatdesk.routing.models import BusinessHours
 from chatdesk.web.simulator_views import SESSION_KEY
 from tests.support.pages import csrf_token_of
 
@@ -232,6 +233,15 @@ def test_send_stores_the_message_as_a_webhook_would_and_starts_a_chat(sandbox):
     assert (chat.contact.phone, chat.contact.name) == (CAROL, "Carol Customer")
     assert chat.department == sandbox.department
     assert ChatEvent.objects.filter(chat=chat, kind=EventKind.CREATED).exists()
+
+
+def test_a_send_is_stored_and_routed_even_with_business_hours_in_an_unknown_zone(sandbox, alice):
+    # Stored without the checks of the set-up pages (an older version, or SQL by hand).
+    BusinessHours.objects.create(department=None, timezone="Mars/Olympus")
+    response = send(as_customer(), "Hello?", channel=sandbox)
+    assert response.status_code == 200
+    chat = Message.objects.get().chat
+    assert (chat.kind, chat.agent) == ("chat", alice)  # treated as always open
 
 
 def test_more_messages_join_the_open_chat_and_a_resent_form_is_stored_once(sandbox):

@@ -30,12 +30,24 @@ SEND_RATE_HELP = (
 )
 
 
+OUT_OF_HOURS_HELP = "Sent to a new chat outside business hours (it becomes a ticket)."
+NOBODY_AVAILABLE_HELP = (
+    "Sent to a new chat in business hours when no agent is online and available (it "
+    "becomes a ticket)."
+)
+
+
 class ChannelIn(Schema):
     kind: ChannelKindName
     name: str
     department_id: int | None = None
-    out_of_hours_reply: str | None = Field(None, description="Omitted: the default reply.")
+    out_of_hours_reply: str | None = Field(
+        None, description=OUT_OF_HOURS_HELP + " Omitted: the default reply."
+    )
     queue_reply: str | None = Field(None, description="Omitted: the default reply.")
+    nobody_available_reply: str | None = Field(
+        None, description=NOBODY_AVAILABLE_HELP + " Omitted: the default reply."
+    )
     end_keyword: str | None = Field(None, description="Omitted: //end.")
     config: dict[str, Any] = Field(default_factory=dict, description=CONFIG_HELP)
     send_rate: int | None = Field(
@@ -51,8 +63,9 @@ class ChannelPatch(Schema):
     kind: ChannelKindName | None = Field(None, description="Cannot change; only checked.")
     name: str | None = None
     department_id: int | None = None
-    out_of_hours_reply: str | None = None
+    out_of_hours_reply: str | None = Field(None, description=OUT_OF_HOURS_HELP)
     queue_reply: str | None = None
+    nobody_available_reply: str | None = Field(None, description=NOBODY_AVAILABLE_HELP)
     end_keyword: str | None = None
     config: dict[str, Any] | None = Field(None, description=CONFIG_HELP)
     is_active: bool | None = None
@@ -64,8 +77,9 @@ class ChannelOut(Schema):
     kind: ChannelKindName
     name: str
     department_id: int | None
-    out_of_hours_reply: str
+    out_of_hours_reply: str = Field(description=OUT_OF_HOURS_HELP)
     queue_reply: str
+    nobody_available_reply: str = Field(description=NOBODY_AVAILABLE_HELP)
     end_keyword: str
     is_active: bool
     send_rate: int = Field(description=SEND_RATE_HELP)
@@ -83,6 +97,7 @@ def _out(request: HttpRequest, channel: Channel) -> dict[str, Any]:
         "department_id": channel.department_id,
         "out_of_hours_reply": channel.out_of_hours_reply,
         "queue_reply": channel.queue_reply,
+        "nobody_available_reply": channel.nobody_available_reply,
         "end_keyword": channel.end_keyword,
         "is_active": channel.is_active,
         "send_rate": channel.send_rate,
@@ -105,6 +120,7 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[dict[str,
         department_id=payload.department_id,
         out_of_hours_reply=payload.out_of_hours_reply,
         queue_reply=payload.queue_reply,
+        nobody_available_reply=payload.nobody_available_reply,
         end_keyword=payload.end_keyword,
         config=payload.config,
         send_rate=payload.send_rate,
@@ -130,6 +146,7 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
             department_id=payload.department_id if "department_id" in sent else services.KEEP,
             out_of_hours_reply=payload.out_of_hours_reply,
             queue_reply=payload.queue_reply,
+            nobody_available_reply=payload.nobody_available_reply,
             end_keyword=payload.end_keyword,
             config=payload.config,
             is_active=payload.is_active,
