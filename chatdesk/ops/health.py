@@ -5,8 +5,9 @@ the channel layer does not answer. A configuration fault (business hours with a 
 the server does not know, a channel its webhook cannot check) is the same on every
 instance and the desk keeps taking messages around it, so taking instances out of
 rotation would only stop the intake: it answers 200 with ``status: degraded``, the
-``configuration`` check saying how many, and ``problems`` naming each object (the set-up
-pages show the same list)."""
+``configuration`` check saying how many, and ``problems`` giving each object's kind and
+id. The sentences saying what is wrong (names, zones) are for the signed-in set-up pages
+only: this endpoint answers anyone who can reach it."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ async def _check_channel_layer() -> None:
 
 def _configuration_problems() -> list[dict[str, object]]:
     return [
-        {"object": fault.kind, "id": fault.object_id, "detail": fault.detail}
+        {"object": fault.kind, "id": fault.object_id}
         for fault in configuration_faults()
     ]
 

@@ -71,11 +71,9 @@ def test_readyz_names_stored_settings_the_desk_cannot_use_but_stays_200(client, 
     }
     hours_problem, channel_problem = body["problems"]
     assert (hours_problem["object"], hours_problem["id"]) == ("business_hours", desk.pk)
-    assert "Business hours of the desk" in hours_problem["detail"]
-    assert "'Mars/Olympus'" in hours_problem["detail"]
-    assert "always open" in hours_problem["detail"]
     assert (channel_problem["object"], channel_problem["id"]) == ("channel", unsigned.pk)
-    assert "WA Sales" in channel_problem["detail"] and "app secret" in channel_problem["detail"]
+    # Anyone may ask /readyz: what the set-up pages say of each (names, the zone) stays there.
+    assert "Mars/Olympus" not in response.text and "WA Sales" not in response.text
 
     # Corrected through the service: ready and ok again.
     set_business_hours(
