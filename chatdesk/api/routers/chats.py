@@ -367,7 +367,7 @@ def mark_read(request: HttpRequest, chat_id: int) -> ReadOut:
 
 @router.post("/{chat_id}/accept", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
 def accept(request: HttpRequest, chat_id: int) -> ChatOut:
-    """An agent takes an unassigned ticket of their departments."""
+    """An agent takes an unassigned ticket of their departments or of the desk's queue."""
     transfers.accept_tickets(by=acting_user(request), chat_id=chat_id)
     return _chat_answer(request, chat_id)
 
@@ -382,6 +382,7 @@ class AcceptedOut(Schema):
 
 @router.post("/tickets/accept-oldest", response={200: AcceptedOut, **errors(400, 401, 403)})
 def accept_oldest(request: HttpRequest, payload: AcceptOldestIn) -> AcceptedOut:
-    """An agent takes the N oldest unassigned tickets of their departments at once."""
+    """An agent takes the N oldest unassigned tickets of their departments or of the desk's
+    queue at once."""
     tickets = transfers.accept_tickets(by=acting_user(request), oldest=payload.count)
     return AcceptedOut(accepted=[t.pk for t in tickets])

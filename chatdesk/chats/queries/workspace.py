@@ -50,18 +50,16 @@ def open_chats_of(agent: User) -> QuerySet[Chat]:
 
 def workspace_chats(agent: User, *, queue_limit: int = QUEUE_LIMIT) -> QuerySet[Chat]:
     """In one query: the agent's open chats and tickets, and the ``queue_limit`` oldest
-    unassigned tickets of their departments, each with ``queue_size`` (how many wait in
-    all); newest activity first, with ``unread``, ``last_reply_at`` and
-    ``first_unanswered_at``.
+    unassigned tickets of their departments and of the desk's queue, each with
+    ``queue_size`` (how many wait in all); newest activity first, with ``unread``,
+    ``last_reply_at`` and ``first_unanswered_at``.
 
     The rows are picked first, by id, and only those get the per-chat subqueries: a long
     queue is counted, not read message by message."""
     mine = Q(agent=agent, status=ChatStatus.OPEN)
-    queue = Q(
-        kind=ChatKind.TICKET,
-        ticket_state=TicketState.UNASSIGNED,
-        status=ChatStatus.OPEN,
-        department__in=agent.departments.all(),
+    # Their departments' queues and the desk's (tickets of a channel with no department).
+    queue = Q(kind=ChatKind.TICKET, ticket_state=TicketState.UNASSIGNED, status=ChatStatus.OPEN) & (
+        Q(department__in=agent.departments.all()) | Q(department__isnull=True)
     )
     listed = (
         Chat.objects.filter(mine | queue)

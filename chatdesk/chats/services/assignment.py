@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 
 from chatdesk.accounts.models import Role, User
 from chatdesk.chats import access
@@ -219,7 +220,8 @@ def _assign_ticket(chat: Chat, target: Target, by: User, note: str) -> Chat:
 def accept_tickets(
     *, by: User, chat_id: int | None = None, oldest: int | None = None
 ) -> list[Chat]:
-    """An agent takes unassigned tickets of their departments: one by id, or the N oldest.
+    """An agent takes unassigned tickets of their departments or of the desk's queue (no
+    department): one by id, or the N oldest.
     Tickets claimed by someone else a moment earlier are skipped, never taken twice."""
     if by.role != Role.AGENT:
         raise Forbidden("Only agents accept tickets; supervisors assign them.")
@@ -228,10 +230,11 @@ def accept_tickets(
     if oldest is not None and not 1 <= oldest <= MAX_ACCEPT:
         raise BadInput(f"Accept between 1 and {MAX_ACCEPT} tickets at once.")
     with transaction.atomic():
+        # The queues the agent serves: their departments' and the desk's.
         open_tickets = Chat.objects.filter(
+            Q(department__in=by.departments.all()) | Q(department__isnull=True),
             kind=ChatKind.TICKET,
             ticket_state=TicketState.UNASSIGNED,
-            department__in=by.departments.all(),
         )
         if chat_id is not None:
             ticket = open_tickets.select_for_update().filter(pk=chat_id).first()
