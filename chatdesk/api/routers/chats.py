@@ -319,6 +319,15 @@ class AssignIn(Schema):
     override_capacity: bool = Field(
         False, description="Supervisors only: assign even when the agent is at capacity."
     )
+    expected_agent_id: int | None = Field(
+        None,
+        description=(
+            "Who you saw holding the chat when you chose (null: nobody). When given and "
+            "someone else has moved the chat since, the answer is 409 with who did, "
+            'e.g. "Bob Agent already took this chat.", and nothing changes. Leave it '
+            "out to assign whoever holds the chat now."
+        ),
+    )
 
 
 def _chat_answer(request: HttpRequest, chat_id: int) -> ChatOut:
@@ -334,6 +343,8 @@ def assign(request: HttpRequest, chat_id: int, payload: AssignIn) -> ChatOut:
             department_id=payload.department_id,
             note=payload.note,
             override_capacity=payload.override_capacity,
+            checks_seen="expected_agent_id" in payload.model_fields_set,
+            seen_agent_id=payload.expected_agent_id,
         ),
         by=acting_user(request),
     )

@@ -14,6 +14,7 @@ from chatdesk.accounts.models import Role, User
 from chatdesk.chats import access
 from chatdesk.chats.models import (
     Chat,
+    ChatEvent,
     ChatKind,
     ChatStatus,
     EventKind,
@@ -141,10 +142,17 @@ def return_to_queue(*, agent: User) -> set[int | None]:
 
 @dataclass(frozen=True)
 class Target:
+    """Where a chat goes. ``seen_agent_id``, when ``checks_seen``, is who the caller saw
+    holding the chat (None: nobody) when they chose: if someone else moved it since, the
+    assignment is refused with who did (``moved_since``) instead of silently undoing
+    their decision."""
+
     agent_id: int | None = None
     department_id: int | None = None
     note: str = ""
     override_capacity: bool = False
+    checks_seen: bool = False
+    seen_agent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -163,10 +171,44 @@ def _notify(chat: Chat, agent: User, kind: str) -> None:
     live_events.notification_created(notification)
 
 
+_HANDOVERS = (
+    EventKind.ASSIGNED,
+    EventKind.TRANSFERRED,
+    EventKind.TICKET_ACCEPTED,
+    EventKind.QUEUED,
+)
+
+
+def moved_since(chat: Chat) -> Conflict:
+    """The refusal for an assignment decided on an older view of ``chat``: who holds it
+    now, and who gave it to them (its latest handover on the timeline)."""
+    what = "chat" if chat.kind == ChatKind.CHAT else "ticket"
+    holder = chat.agent
+    if holder is None:
+        return Conflict(f"This {what} went back to the queue a moment ago.")
+    last = (
+        ChatEvent.objects.filter(chat=chat, kind__in=_HANDOVERS)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    actor = last.actor if last is not None else None
+    if actor is None:
+        return Conflict(f"The desk gave this {what} to {holder.name} a moment ago.")
+    if actor.pk == holder.pk:
+        return Conflict(f"{holder.name} already took this {what}.")
+    verb = "transferred" if last is not None and last.kind == EventKind.TRANSFERRED else "assigned"
+    return Conflict(f"{actor.name} {verb} it to {holder.name} a moment ago.")
+
+
 def assign_chat(*, chat_id: int, target: Target, by: User) -> Assigned:
     """Assign or transfer a chat or ticket. Live chats go only to agents who are online and
     available (within capacity unless a supervisor overrides it) or to a department with
-    such an agent; tickets only by supervisors, to any active agent."""
+    such an agent; tickets only by supervisors, to any active agent.
+
+    The chat's row is locked first, so two assignments of one chat take turns; with
+    ``target.checks_seen`` the second finds the holder it was chosen against gone and is
+    refused (409) with who took it."""
     if (target.agent_id is None) == (target.department_id is None):
         raise BadInput("Give either agent_id or department_id.")
     note = target.note.strip()
@@ -178,6 +220,8 @@ def assign_chat(*, chat_id: int, target: Target, by: User) -> Assigned:
         chat = access.chat_for(by, chat_id, for_update=True)
         if chat.status == ChatStatus.CLOSED:
             raise Conflict("This chat is closed; reopen it first.")
+        if target.checks_seen and chat.agent_id != target.seen_agent_id:
+            raise moved_since(chat)
         if chat.kind == ChatKind.TICKET:
             return Assigned(_assign_ticket(chat, target, by, note))
         if not by.oversees and chat.agent_id != by.pk:
