@@ -274,7 +274,9 @@ def _answer(request: HttpRequest, form: AssignForm, post_url: str) -> HttpRespon
             if not form.is_bulk
             else f"{len(done)} ticket{'s' if len(done) > 1 else ''}"
         )
-        message = f"Assigned {what} to {who}."
+        # An agent moves their own live chat on: a transfer, in their words.
+        verb = "Assigned" if form.user.oversees else "Transferred"
+        message = f"{verb} {what} to {who}."
     else:
         message = ""
     if refusals:

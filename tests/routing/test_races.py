@@ -174,7 +174,9 @@ def test_two_supervisors_assigning_one_ticket_at_once_one_wins_the_other_is_told
         with lock:
             won.append((boss.pk, taker.pk))
 
-    jobs = [partial(assign, boss, taker) for boss, taker in zip(bosses, takers, strict=True)]
+    jobs: list[Callable[[], Any]] = [
+        partial(assign, boss, taker) for boss, taker in zip(bosses, takers, strict=True)
+    ]
     errors = run_in_threads(jobs, threads=2)
     assert not errors, errors[:3]
     assert len(won) == 1 and len(refused) == 1

@@ -22,6 +22,7 @@ from chatdesk.chats.models import (
     NotificationKind,
     TicketState,
 )
+from chatdesk.chats.queries.workspace import HANDOVER_KINDS
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
@@ -164,19 +165,23 @@ class Assigned:
     freed_agent_id: int | None = None
 
 
-def _notify(chat: Chat, agent: User, kind: str) -> None:
+def _notify(chat: Chat, agent: User, kind: str, *, by: User, note: str) -> None:
     notification = Notification.objects.create(
-        recipient=agent, kind=kind, chat=chat, created_at=clock.now()
+        recipient=agent, kind=kind, chat=chat, actor=by, note=note, created_at=clock.now()
     )
     live_events.notification_created(notification)
 
 
-_HANDOVERS = (
-    EventKind.ASSIGNED,
-    EventKind.TRANSFERRED,
-    EventKind.TICKET_ACCEPTED,
-    EventKind.QUEUED,
-)
+def _notify_handover(
+    chat: Chat, *, kind: str, to: User, previous: int | None, by: User, note: str
+) -> None:
+    """Tell the receiver (with the note), and the agent who held the chat when someone
+    else gave it away (they no longer see it: the bell says where it went)."""
+    _notify(chat, to, kind, by=by, note=note)
+    if previous is not None and previous not in (by.pk, to.pk):
+        loser = User.objects.filter(pk=previous).first()
+        if loser is not None:
+            _notify(chat, loser, NotificationKind.REASSIGNED, by=by, note=note)
 
 
 def moved_since(chat: Chat) -> Conflict:
@@ -187,7 +192,7 @@ def moved_since(chat: Chat) -> Conflict:
     if holder is None:
         return Conflict(f"This {what} went back to the queue a moment ago.")
     last = (
-        ChatEvent.objects.filter(chat=chat, kind__in=_HANDOVERS)
+        ChatEvent.objects.filter(chat=chat, kind__in=HANDOVER_KINDS)
         .select_related("actor")
         .order_by("-created_at", "-id")
         .first()
@@ -245,9 +250,8 @@ def assign_chat(*, chat_id: int, target: Target, by: User) -> Assigned:
             )
         kind = EventKind.TRANSFERRED if previous else EventKind.ASSIGNED
         give_chat(chat, agent, by=by, kind=kind, note=note)
-        _notify(
-            chat, agent, NotificationKind.TRANSFERRED if previous else NotificationKind.ASSIGNED
-        )
+        told = NotificationKind.TRANSFERRED if previous else NotificationKind.ASSIGNED
+        _notify_handover(chat, kind=told, to=agent, previous=previous, by=by, note=note)
     return Assigned(chat, freed_agent_id=previous)
 
 
@@ -255,9 +259,12 @@ def _assign_ticket(chat: Chat, target: Target, by: User, note: str) -> Chat:
     if not by.oversees:
         raise Forbidden("Only supervisors assign tickets; agents accept them.")
     agent = transfers.ticket_agent(target.agent_id)
-    kind = EventKind.TRANSFERRED if chat.agent_id else EventKind.ASSIGNED
+    previous = chat.agent_id
+    kind = EventKind.TRANSFERRED if previous else EventKind.ASSIGNED
     give_chat(chat, agent, by=by, kind=kind, note=note)
-    _notify(chat, agent, NotificationKind.ASSIGNED)
+    _notify_handover(
+        chat, kind=NotificationKind.ASSIGNED, to=agent, previous=previous, by=by, note=note
+    )
     return chat
 
 
