@@ -109,12 +109,20 @@ def queue_department(chat: Chat) -> int | None:
 
 def sees(viewer: Viewer, chat: ChatAudience) -> bool:
     """The rule itself; every other form below says the same thing."""
+    return _sees(viewer, chat.agent_id, chat.queue_department_id)
+
+
+def _sees(viewer: Viewer, agent_id: int | None, queue_department_id: int | None) -> bool:
+    # ``sees`` on the audience's two fields: the live stream asks it for every connection
+    # an event may concern, so it builds no ``ChatAudience`` on the way.
     if not viewer.is_active:
         return False
     return (
         viewer.oversees
-        or chat.agent_id == viewer.user_id
-        or chat.queue_department_id in viewer.queue_ids
+        or agent_id == viewer.user_id
+        # The desk's queue is every viewer's; asked first, so no set is built per call.
+        or queue_department_id == DESK_QUEUE
+        or queue_department_id in viewer.department_ids
     )
 
 
@@ -185,9 +193,10 @@ def can_see(viewer: Viewer, event: Mapping[str, Any]) -> bool:
         return bool(event["user_id"] == viewer.user_id)
     if event.get("everyone"):
         return True
-    now = ChatAudience(event.get("agent_id"), event.get("department_id"))
-    before = ChatAudience(event.get("previous_agent_id"), event.get("previous_department_id"))
-    return sees(viewer, now) or sees(viewer, before)
+    get = event.get
+    return _sees(viewer, get("agent_id"), get("department_id")) or _sees(
+        viewer, get("previous_agent_id"), get("previous_department_id")
+    )
 
 
 def visible_events(viewer: Viewer) -> QuerySet[LiveEvent]:

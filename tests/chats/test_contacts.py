@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatdesk.chats.models import Contact
 from chatdesk.chats.phones import to_e164
@@ -33,3 +35,12 @@ def test_upsert_creates_once_and_updates_the_name(db):
     assert first.pk == second.pk == third.pk
     assert Contact.objects.count() == 1
     assert Contact.objects.get().name == "Carol Customer"
+
+
+@given(st.from_regex(r"\+?[1-9][0-9]{0,2}0{0,3}[0-9]{4,11}", fullmatch=True))
+def test_normalising_twice_is_normalising_once(raw: str) -> None:
+    try:
+        once = to_e164(raw)
+    except BadInput:
+        return
+    assert to_e164(once) == once

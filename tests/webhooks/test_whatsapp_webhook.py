@@ -323,3 +323,19 @@ def test_template_status_updates_change_the_template(wa_channel):
     template.refresh_from_db()
     assert template.status == "approved"
     assert Message.objects.count() == 0
+
+
+def test_a_number_that_normalises_in_two_steps_keeps_one_conversation(wa_channel):
+    """``27004489832`` loses one national prefix per parse (+2704489832, then +274489832):
+    the conversation was looked up by one form and the contact stored by the other, so the
+    second message opened a second chat beside the first and the webhook failed with 500,
+    retried by Meta until it gave up."""
+    client = Client()
+    for n in (1, 2):
+        payload = wa_payload(wa_text(f"message {n}", f"wamid.Z{n}", sender="27004489832"))
+        response = post_whatsapp(client, wa_channel, payload)
+        assert response.status_code == 200, response.content
+        assert response.json()["stored"] == 1
+    assert Contact.objects.count() == 1
+    chat = Chat.objects.get()
+    assert [m.text for m in chat.messages.order_by("pk")] == ["message 1", "message 2"]
