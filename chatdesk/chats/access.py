@@ -1,9 +1,10 @@
 """Who may see and act on which chat: the one visibility rule, and the send rule.
 
-The rule: supervisors and admins see every chat; an agent sees the chats they hold and
-the unassigned tickets waiting in their departments; a deactivated user sees nothing. A
-chat's part of the rule is its ``ChatAudience`` (its agent, and its department while it
-waits there as an unassigned ticket), and a user's part is their ``Viewer``; ``sees``
+The rule: supervisors and admins see every chat; an agent sees the chats they hold, the
+unassigned tickets waiting in their departments, and those of the desk's own queue (a
+ticket of a channel with no department: anyone may take it); a deactivated user sees
+nothing. A chat's part of the rule is its ``ChatAudience`` (its agent, and the queue it
+waits in as an unassigned ticket), and a user's part is their ``Viewer``; ``sees``
 decides. The same rule in the forms its callers need, side by side:
 
 - the chats a user may see: ``visible_chats`` (a query; ``chat_filter`` as a filter) and
@@ -33,6 +34,12 @@ from chatdesk.realtime.models import INTERNAL_TYPES, LiveEvent
 
 # --- The rule ----------------------------------------------------------------------------
 
+# The queue of unassigned tickets with no department, which every agent serves. A live
+# event names the queue it concerns by a department id; this one is 0, which no
+# department has (ids start at 1), so the log, the hub's index and replay need nothing
+# more than a viewer's queues including it.
+DESK_QUEUE = 0
+
 
 @dataclass(frozen=True)
 class Viewer:
@@ -44,13 +51,20 @@ class Viewer:
     department_ids: frozenset[int]
     is_active: bool = True
 
+    @property
+    def queue_ids(self) -> frozenset[int]:
+        """The queues whose unassigned tickets the viewer sees: their departments' and the
+        desk's."""
+        return self.department_ids | {DESK_QUEUE}
+
 
 @dataclass(frozen=True)
 class ChatAudience:
     """Who besides supervisors and admins may see a chat."""
 
     agent_id: int | None
-    queue_department_id: int | None  # the department, while an unassigned ticket waits there
+    # The queue, while an unassigned ticket waits there: its department, or DESK_QUEUE.
+    queue_department_id: int | None
 
 
 def viewer_for(user: User) -> Viewer:
@@ -72,7 +86,10 @@ def audience(
 ) -> ChatAudience:
     # An unassigned ticket is always open (a CHECK constraint on the chats table).
     waiting = kind == ChatKind.TICKET and ticket_state == TicketState.UNASSIGNED
-    return ChatAudience(agent_id=agent_id, queue_department_id=department_id if waiting else None)
+    if not waiting:
+        return ChatAudience(agent_id=agent_id, queue_department_id=None)
+    queue = DESK_QUEUE if department_id is None else department_id
+    return ChatAudience(agent_id=agent_id, queue_department_id=queue)
 
 
 def audience_of(chat: Chat) -> ChatAudience:
@@ -85,7 +102,8 @@ def audience_of(chat: Chat) -> ChatAudience:
 
 
 def queue_department(chat: Chat) -> int | None:
-    """The department whose agents see this chat as an unassigned ticket, if any."""
+    """The queue (a department, or ``DESK_QUEUE``) whose agents see this chat as an
+    unassigned ticket, if any."""
     return audience_of(chat).queue_department_id
 
 
@@ -102,6 +120,8 @@ def _sees(viewer: Viewer, agent_id: int | None, queue_department_id: int | None)
     return (
         viewer.oversees
         or agent_id == viewer.user_id
+        # The desk's queue is every viewer's; asked first, so no set is built per call.
+        or queue_department_id == DESK_QUEUE
         or queue_department_id in viewer.department_ids
     )
 
@@ -116,10 +136,9 @@ def chat_filter(user: User) -> Q:
         return Q(pk__in=[])
     if user.oversees:
         return Q()
-    return Q(agent=user) | Q(
-        kind=ChatKind.TICKET,
-        ticket_state=TicketState.UNASSIGNED,
-        department__in=user.departments.all(),
+    return Q(agent=user) | (
+        Q(kind=ChatKind.TICKET, ticket_state=TicketState.UNASSIGNED)
+        & (Q(department__in=user.departments.all()) | Q(department__isnull=True))
     )
 
 
@@ -153,7 +172,9 @@ def users_who_may_see(chat: Chat) -> QuerySet[User]:
     may_see = Q(role__in=[Role.SUPERVISOR, Role.ADMIN]) | Q(is_superuser=True)
     if chat_audience.agent_id is not None:
         may_see |= Q(pk=chat_audience.agent_id)
-    if chat_audience.queue_department_id is not None:
+    if chat_audience.queue_department_id == DESK_QUEUE:
+        may_see |= Q(role=Role.AGENT)
+    elif chat_audience.queue_department_id is not None:
         may_see |= Q(departments=chat_audience.queue_department_id)
     return User.objects.filter(may_see, is_active=True).distinct()
 
@@ -188,9 +209,8 @@ def visible_events(viewer: Viewer) -> QuerySet[LiveEvent]:
         shared = Q(pk__isnull=False)
     else:
         shared |= Q(agent_id=viewer.user_id) | Q(previous_agent_id=viewer.user_id)
-        if viewer.department_ids:
-            departments = sorted(viewer.department_ids)
-            shared |= Q(department_id__in=departments) | Q(previous_department_id__in=departments)
+        queues = sorted(viewer.queue_ids)
+        shared |= Q(department_id__in=queues) | Q(previous_department_id__in=queues)
     return LiveEvent.objects.exclude(type__in=INTERNAL_TYPES).filter(
         private | (Q(user_id__isnull=True) & shared)
     )

@@ -410,6 +410,8 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", "Mentioned in a comment"
     ASSIGNED = "assigned", "A chat was assigned to you"
     TRANSFERRED = "transferred", "A chat was transferred to you"
+    # Someone else gave a chat of yours to another agent.
+    REASSIGNED = "reassigned", "A chat of yours went to another agent"
 
 
 class Notification(models.Model):
@@ -421,6 +423,16 @@ class Notification(models.Model):
     comment = models.ForeignKey(
         Comment, null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
     )
+    # Who did what the notification tells of (an assignment's supervisor), and the note
+    # they wrote with it.
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(blank=True, default="")
     read_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField()
 

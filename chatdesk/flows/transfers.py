@@ -25,5 +25,6 @@ def assign_chat(*, chat_id: int, target: Target, by: User) -> Chat:
 def accept_tickets(
     *, by: User, chat_id: int | None = None, oldest: int | None = None
 ) -> list[Chat]:
-    """An agent takes unassigned tickets of their departments: one by id, or the N oldest."""
+    """An agent takes unassigned tickets of their departments or the desk's queue: one by
+    id, or the N oldest."""
     return assignment.accept_tickets(by=by, chat_id=chat_id, oldest=oldest)

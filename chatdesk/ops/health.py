@@ -49,10 +49,7 @@ async def _check_channel_layer() -> None:
 
 
 def _configuration_problems() -> list[dict[str, object]]:
-    return [
-        {"object": fault.kind, "id": fault.object_id}
-        for fault in configuration_faults()
-    ]
+    return [{"object": fault.kind, "id": fault.object_id} for fault in configuration_faults()]
 
 
 async def readyz(request: HttpRequest) -> JsonResponse:

@@ -163,7 +163,7 @@ class Hub:
         self._by_user[viewer.user_id].add(subscription)
         if viewer.oversees:
             self._overseers.add(subscription)
-        for department_id in viewer.department_ids:
+        for department_id in viewer.queue_ids:
             self._by_department[department_id].add(subscription)
 
     def _unindex(self, subscription: Subscription) -> None:
@@ -171,7 +171,7 @@ class Hub:
         viewer = subscription.viewer
         _discard(self._by_user, viewer.user_id, subscription)
         self._overseers.discard(subscription)
-        for department_id in viewer.department_ids:
+        for department_id in viewer.queue_ids:
             _discard(self._by_department, department_id, subscription)
 
     def _candidates(self, event: Mapping[str, Any]) -> Iterable[Subscription]:

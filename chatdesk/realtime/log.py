@@ -120,6 +120,8 @@ class NotificationData(TypedDict):
     kind: str
     chat_id: int | None
     comment_id: int | None
+    actor_id: int | None  # who did what it tells of (an assignment's supervisor)
+    note: str  # the note written with an assignment or transfer; empty when none
     read_at: str | None
     created_at: str | None
 
@@ -381,6 +383,8 @@ def notification_data(notification: Notification) -> NotificationData:
         "kind": notification.kind,
         "chat_id": notification.chat_id,
         "comment_id": notification.comment_id,
+        "actor_id": notification.actor_id,
+        "note": notification.note,
         "read_at": when(notification.read_at),
         "created_at": when(notification.created_at),
     }

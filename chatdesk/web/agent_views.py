@@ -143,11 +143,27 @@ def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
 
+def left_words(away: chat_queries.HandedAway, user: User) -> str:
+    """Where a chat of the agent's went, and who sent it there."""
+    if away.to_name is None:
+        return "This chat went back to the queue."
+    verb = "transferred" if away.transferred else "assigned"
+    if away.by_id == user.pk:
+        return f"You {verb} this chat to {away.to_name}."
+    who = away.by_name or "The desk"
+    return f"{who} {verb} this chat to {away.to_name}."
+
+
 def _chat_context(user: User, chat_id: int, **extra: Any) -> dict[str, Any]:
-    """The open chat's head: who, on which channel, and what the agent may do with it."""
+    """The open chat's head: who, on which channel, and what the agent may do with it.
+    A chat that just left the agent says where it went (their own transfer is a
+    success, not an error)."""
     try:
         chat = access.chat_for(user, chat_id)
     except NotFound:
+        away = chat_queries.handed_away(user, chat_id)
+        if away is not None:
+            return {"left": left_words(away, user), "chat_id": chat_id, **extra}
         return {"gone": GONE, "chat_id": chat_id, **extra}
     mine_open = chat.agent_id == user.pk and chat.status == ChatStatus.OPEN
     return {

@@ -36,20 +36,45 @@ class BellItem:
     notification: Notification
     link: str
     text: str
+    label: str
+    note: str = ""  # what the assigning person wrote
+
+
+_LABELS = {
+    "mention": "Mention",
+    "assigned": "Assigned",
+    "transferred": "Transferred",
+    "reassigned": "Reassigned",
+}
+
+
+def bell_text(notification: Notification) -> str:
+    """The notification in a sentence: what happened to which chat, and who did it."""
+    chat = notification.chat
+    who = chat.contact.name or chat.contact.phone
+    actor = notification.actor.name if notification.actor is not None else ""
+    if notification.kind == "mention" and notification.comment is not None:
+        return f"{notification.comment.author.name} mentioned you on the chat with {who}"
+    if notification.kind == "reassigned":
+        holder = f" to {chat.agent.name}" if chat.agent is not None else ""
+        return f"{actor or 'The desk'} gave your chat with {who}{holder}"
+    verb = "transferred" if notification.kind == "transferred" else "assigned"
+    by = f" by {actor}" if actor else ""
+    return f"The chat with {who} was {verb} to you{by}"
 
 
 def bell_context(user: User, *, is_open: bool = False) -> dict[str, Any]:
     items = []
     for notification in queries.bell_notifications(user, limit=BELL_LIMIT):
-        chat = notification.chat
-        who = chat.contact.name or chat.contact.phone
-        if notification.kind == "mention" and notification.comment is not None:
-            text = f"{notification.comment.author.name} mentioned you on the chat with {who}"
-        elif notification.kind == "transferred":
-            text = f"The chat with {who} was transferred to you"
-        else:
-            text = f"The chat with {who} was assigned to you"
-        items.append(BellItem(notification, chat_link(user, chat.pk), text))
+        items.append(
+            BellItem(
+                notification,
+                chat_link(user, notification.chat_id),
+                bell_text(notification),
+                _LABELS.get(notification.kind, "Notice"),
+                notification.note,
+            )
+        )
     return {
         "bell_unread": queries.unread_notification_count(user),
         "bell_items": items,

@@ -111,6 +111,7 @@ def comment_rows(chat: Chat) -> list[CommentRow]:
 
 
 def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
+    events = queries.timeline_of(chat)
     return {
         "chat": chat,
         "state": state_label(chat),
@@ -120,7 +121,8 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
         "messages": queries.transcript_of(chat),
         "composer": composer_for(chat, user, **composer),
         "comments": comment_rows(chat),
-        "events": queries.timeline_of(chat),
+        "events": events,
+        "handover": queries.handover_note(chat, events),
         "earlier": queries.earlier_chats(chat, user),
         "opted_out_channels": queries.opt_outs_of(chat),
     }

@@ -4,12 +4,18 @@ with nobody to take the chat is shown disabled with the reason. The service
 (``transfers.assign_chat``) decides; its refusal is shown in the dialog as its sentence.
 
 Agents use the same dialog to transfer their own live chats (no capacity override).
+
+The dialog for one chat carries who held it when the dialog opened (``seen_agent``, kept
+across its refreshes): the service refuses the assignment if someone else moved the chat
+in between, naming who, rather than silently undoing their decision. After that refusal
+the dialog shows the chat as it now is, so assigning again is a choice made knowingly.
 The fragment is a ``<dialog data-assign-dialog>``; supervisor.js opens it, traps focus,
 closes it on Esc, Cancel and success.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 
@@ -71,6 +77,7 @@ class AssignForm:
     agent: int | None = None
     note: str = ""
     override_capacity: bool = False
+    seen_agent: int | None = None  # who held the chat when the dialog opened
     error: str = ""
     refusals: list[Refusal] = field(default_factory=list)
 
@@ -173,6 +180,12 @@ def _read(request: HttpRequest, chats: list[Chat]) -> AssignForm:
     user = request.user
     assert isinstance(user, User)
     data = request.POST if request.method == "POST" else request.GET
+    # Opened afresh, the dialog sees the chat as it is now; refreshed or sent, it keeps
+    # what it saw then.
+    if "seen_agent" in data:
+        seen = _int(data["seen_agent"])
+    else:
+        seen = chats[0].agent_id if len(chats) == 1 else None
     return AssignForm(
         chats=chats,
         user=user,
@@ -180,6 +193,7 @@ def _read(request: HttpRequest, chats: list[Chat]) -> AssignForm:
         agent=_int(data.get("agent")),
         note=data.get("note", "")[: transfers.MAX_NOTE + 1],
         override_capacity=data.get("override_capacity") == "on",
+        seen_agent=seen,
     )
 
 
@@ -209,6 +223,8 @@ def _assign(form: AssignForm) -> tuple[list[Chat], list[Refusal]]:
         department_id=None if form.agent is not None else form.department,
         note=form.note,
         override_capacity=form.override_capacity and form.can_override,
+        checks_seen=not form.is_bulk,
+        seen_agent_id=form.seen_agent,
     )
     if form.is_bulk:
         # The console's selection: one bulk flow, a refusal per chat that did not go.
@@ -221,6 +237,11 @@ def _assign(form: AssignForm) -> tuple[list[Chat], list[Refusal]]:
         return [transfers.assign_chat(chat_id=chat.pk, target=target, by=form.user)], []
     except DeskError as refusal:
         name = chat.contact.name or chat.contact.phone
+        # The dialog shows the chat as it is now (who holds it, what may be chosen), if
+        # the user may still see it.
+        with contextlib.suppress(NotFound):
+            form.chats = _chats(form.user, [chat.pk])
+            form.seen_agent = form.chats[0].agent_id
         return [], [Refusal(chat.pk, name, refusal.detail)]
 
 
@@ -253,7 +274,9 @@ def _answer(request: HttpRequest, form: AssignForm, post_url: str) -> HttpRespon
             if not form.is_bulk
             else f"{len(done)} ticket{'s' if len(done) > 1 else ''}"
         )
-        message = f"Assigned {what} to {who}."
+        # An agent moves their own live chat on: a transfer, in their words.
+        verb = "Assigned" if form.user.oversees else "Transferred"
+        message = f"{verb} {what} to {who}."
     else:
         message = ""
     if refusals:

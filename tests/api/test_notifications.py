@@ -52,6 +52,8 @@ def shown(notification: Notification) -> dict[str, object]:
         "kind": notification.kind,
         "chat_id": notification.chat_id,
         "comment_id": notification.comment_id,
+        "actor_id": notification.actor_id,
+        "note": notification.note,
         "read_at": iso(notification.read_at),
         "created_at": iso(notification.created_at),
     }
@@ -129,6 +131,8 @@ def test_a_mention_in_a_comment_reaches_the_recipients_list(api_as, sam, alice, 
             "kind": "mention",
             "chat_id": chat.pk,
             "comment_id": comment["id"],
+            "actor_id": None,
+            "note": "",
             "read_at": None,
             "created_at": iso(T0),
         }

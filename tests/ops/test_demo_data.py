@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.test import RequestFactory
 
 from chatdesk.accounts.models import Role, User
+from chatdesk.chats.access import visible_chats
 from chatdesk.chats.models import (
     Chat,
     ChatEvent,
@@ -32,6 +33,7 @@ from chatdesk.core import clock
 from chatdesk.demo.loader import ADMIN_PASSWORD, DEMO_CHANNEL_NAME, USERS, describe, load_demo
 from chatdesk.providers.models import Channel, ChannelKind, Template, TemplateStatus
 from chatdesk.routing.models import BusinessHours, Department
+from tests.support.chats import write_in
 
 pytestmark = pytest.mark.django_db
 
@@ -192,3 +194,20 @@ def test_timestamps_follow_the_clock(time_machine: Any) -> None:
     assert latest is not None
     assert now - timedelta(hours=1) < latest.created_at <= now
     assert Chat.objects.order_by("created_at").first().created_at > now - timedelta(days=7)  # type: ignore[union-attr]
+
+
+def test_no_demo_ticket_is_beyond_every_agents_reach() -> None:
+    """The demo's sandbox has no department: what a customer writes there out of hours
+    waits in the desk's queue, which every agent sees and may accept."""
+    load_demo()
+    channel = Channel.objects.get(name=DEMO_CHANNEL_NAME)
+    assert channel.department_id is None
+    written = write_in(channel, "+27825550199", "Is anyone there?")  # nobody is online
+    ticket = Chat.objects.get(pk=written.chat_id)
+    assert ticket.kind == ChatKind.TICKET and ticket.ticket_state == TicketState.UNASSIGNED
+    agents = list(User.objects.filter(role=Role.AGENT))
+    assert len(agents) == 4
+    for agent in agents:
+        assert visible_chats(agent).filter(pk=ticket.pk).exists(), agent.username
+    for waiting in Chat.objects.filter(ticket_state=TicketState.UNASSIGNED):
+        assert any(visible_chats(a).filter(pk=waiting.pk).exists() for a in agents), waiting

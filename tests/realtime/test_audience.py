@@ -161,24 +161,31 @@ def test_the_three_forms_of_the_visibility_rule_agree_for_a_mixed_set_of_users(
     everything = set(desk.chats)
     assert seen_by("sam") == seen_by("ada") == seen_by("root") == seen_by("vera") == everything
     assert seen_by("xena") == set()  # deactivated
-    assert seen_by("otto") == set()  # an agent of no department, holding nothing
+    # A ticket of no department waits in the desk's queue, which every agent serves.
+    desk_queue = "a ticket of no department"
+    assert seen_by("otto") == {desk_queue}  # an agent of no department, holding nothing
     assert seen_by("alice") == {
         "alice's live chat",
         "alice's closed chat",
         "the Sales queue's ticket",
+        desk_queue,
     }
     assert seen_by("bob") == {
         "bob's Sales ticket",
         "a closed Sales ticket",
         "the Sales queue's ticket",
+        desk_queue,
     }
-    assert seen_by("dave") == {"dave's live chat", "the Support queue's ticket"}
-    assert seen_by("polly") == {"the Sales queue's ticket", "the Support queue's ticket"}
-    assert not any(expected[u, "a ticket of no department"] for u in ("alice", "bob", "polly"))
+    assert seen_by("dave") == {"dave's live chat", "the Support queue's ticket", desk_queue}
+    assert seen_by("polly") == {
+        "the Sales queue's ticket",
+        "the Support queue's ticket",
+        desk_queue,
+    }
 
 
 @realtime_db
-def test_the_queue_a_chat_waits_in_is_its_department_only_while_an_unassigned_ticket(
+def test_the_queue_a_chat_waits_in_is_its_department_or_the_desks_only_while_unassigned(
     desk: Desk, sales: Department, support: Department
 ) -> None:
     queues = {name: access.queue_department(chat) for name, chat in desk.chats.items()}
@@ -188,7 +195,7 @@ def test_the_queue_a_chat_waits_in_is_its_department_only_while_an_unassigned_ti
         "alice's closed chat": None,
         "the Sales queue's ticket": sales.pk,
         "the Support queue's ticket": support.pk,
-        "a ticket of no department": None,
+        "a ticket of no department": access.DESK_QUEUE,
         "bob's Sales ticket": None,
         "a closed Sales ticket": None,
         "a closed unheld ticket": None,

@@ -131,7 +131,7 @@ def whatsapp(sales: Department, fake_graph: FakeGraph) -> Channel:
 
 
 @realtime_db
-def test_a_transfer_tells_both_agents_and_notifies_only_the_new_one(
+def test_a_transfer_tells_both_agents_and_notifies_the_new_one_with_the_note(
     sandbox: Channel,
     alice: User,
     bob: User,
@@ -180,14 +180,24 @@ def test_a_transfer_tells_both_agents_and_notifies_only_the_new_one(
         assert notified["data"]["id"] == notification.pk
         assert (notified["data"]["kind"], notified["data"]["chat_id"]) == ("transferred", chat_id)
         assert notified["data"]["read_at"] is None
+        assert (notified["data"]["actor_id"], notified["data"]["note"]) == (sam.pk, "VIP, be kind")
         assert notified["seq"] == assigned["seq"] + 1
         listed = await db(api_get, api_as_bob, "/notifications")
         assert_as_the_api_shows(
             notified["data"], next(n for n in listed if n["id"] == notification.pk)
         )
 
-        # Alice learns the chat left her; sam sees the move but not bob's notification.
-        assert await chat_frames(to_alice, 1) == [assigned]
+        # Alice learns the chat left her, and her bell says where it went (with the note);
+        # sam sees the move but neither notification.
+        by_alice = await chat_frames(to_alice, 2)
+        assert by_alice[0] == assigned
+        told = by_alice[1]
+        assert told["type"] == "notification.created"
+        assert (told["data"]["kind"], told["data"]["actor_id"], told["data"]["note"]) == (
+            "reassigned",
+            sam.pk,
+            "VIP, be kind",
+        )
         assert await chat_frames(to_sam, 1) == [assigned]
 
         # From now on the chat is bob's: alice hears nothing more of it.

@@ -15,6 +15,8 @@ from django.db import OperationalError, connection
 from chatdesk.accounts.models import User
 from chatdesk.accounts.services import create_user
 from chatdesk.chats.models import Chat
+from chatdesk.core.errors import Conflict
+from chatdesk.flows import transfers
 from chatdesk.flows.transfers import accept_tickets
 from tests.support.chats import phone, write_in
 from tests.support.personas import make_online
@@ -146,3 +148,53 @@ def test_parallel_transfers_never_overfill_the_receiver(sandbox, sales):
     assert Counter(outcomes) == {"moved": 2, "Conflict": 7}
     assert Chat.objects.filter(agent=receiver, status="open").count() == 2
     assert all(g.chats.filter(status="open").count() <= 3 for g in givers)
+
+
+def test_two_supervisors_assigning_one_ticket_at_once_one_wins_the_other_is_told(sandbox, sales):
+    """On PostgreSQL the two really overlap: the second waits on the ticket's row lock,
+    then finds it taken and is refused with who took it."""
+    write_in(sandbox, phone(1))  # nobody online: an unassigned ticket
+    ticket = Chat.objects.get(kind="ticket", ticket_state="unassigned")
+    bosses = [
+        create_user(
+            username=name, password="correct-horse-battery", role="supervisor", display_name=shown
+        )
+        for name, shown in (("carol", "Carol Supervisor"), ("sam", "Sam Supervisor"))
+    ]
+    takers = [
+        create_user(
+            username=name,
+            password="correct-horse-battery",
+            department_ids=[sales.pk],
+            display_name=shown,
+        )
+        for name, shown in (("bob", "Bob Agent"), ("dave", "Dave Agent"))
+    ]
+    names = {boss.pk: boss.name for boss in bosses} | {t.pk: t.name for t in takers}
+    won: list[tuple[int, int]] = []
+    refused: list[str] = []
+    lock = threading.Lock()
+
+    def assign(boss: User, taker: User) -> None:
+        # Both chose while the ticket was unassigned (what their dialogs showed).
+        target = transfers.Target(agent_id=taker.pk, checks_seen=True, seen_agent_id=None)
+        try:
+            transfers.assign_chat(chat_id=ticket.pk, target=target, by=boss)
+        except Conflict as refusal:
+            with lock:
+                refused.append(refusal.detail)
+            return
+        with lock:
+            won.append((boss.pk, taker.pk))
+
+    jobs: list[Callable[[], Any]] = [
+        partial(assign, boss, taker) for boss, taker in zip(bosses, takers, strict=True)
+    ]
+    errors = run_in_threads(jobs, threads=2)
+    assert not errors, errors[:3]
+    assert len(won) == 1 and len(refused) == 1
+    boss_id, taker_id = won[0]
+    assert refused == [f"{names[boss_id]} assigned it to {names[taker_id]} a moment ago."]
+    ticket.refresh_from_db()
+    assert ticket.agent_id == taker_id and ticket.ticket_state == "assigned"
+    assert ticket.events.filter(kind="assigned").count() == 1

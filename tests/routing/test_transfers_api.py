@@ -164,3 +164,38 @@ def test_raising_capacity_through_the_api_takes_a_waiting_chat(
     assert response.status_code == 200
     waiting.refresh_from_db()
     assert waiting.agent == alice
+
+
+def test_an_assignment_chosen_against_an_older_view_is_refused_with_who_moved_it(
+    api_as, alices_chat, sam, ada, bob, dave, online
+):
+    online(bob)
+    online(dave)
+    # Sam and Ada both saw the chat with Alice; Ada moves it to Bob first.
+    seen = {"expected_agent_id": alices_chat.agent_id}
+    first = api_as(ada).post(f"/chats/{alices_chat.pk}/assign", {"agent_id": bob.pk, **seen})
+    assert first.status_code == 200, first.content
+    late = api_as(sam).post(f"/chats/{alices_chat.pk}/assign", {"agent_id": dave.pk, **seen})
+    assert late.status_code == 409
+    assert late.json() == {"detail": "Ada Admin transferred it to Bob Agent a moment ago."}
+    alices_chat.refresh_from_db()
+    assert alices_chat.agent_id == bob.pk
+    assert not Notification.objects.filter(recipient=dave).exists()
+    # Saying what one saw now, or nothing at all, assigns as before.
+    again = {"agent_id": dave.pk, "expected_agent_id": bob.pk}
+    assert api_as(sam).post(f"/chats/{alices_chat.pk}/assign", again).status_code == 200
+
+
+def test_an_unassigned_ticket_someone_took_is_refused_naming_them(
+    api_as, customer_writes, sam, alice, bob
+):
+    ticket = customer_writes(phone(2))  # nobody online: an unassigned ticket
+    assert ticket.kind == "ticket" and ticket.agent_id is None
+    assert api_as(alice).post(f"/chats/{ticket.pk}/accept").status_code == 200
+    late = api_as(sam).post(
+        f"/chats/{ticket.pk}/assign", {"agent_id": bob.pk, "expected_agent_id": None}
+    )
+    assert late.status_code == 409
+    assert late.json() == {"detail": "Alice Agent already took this ticket."}
+    ticket.refresh_from_db()
+    assert ticket.agent_id == alice.pk

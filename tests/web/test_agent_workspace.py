@@ -120,11 +120,12 @@ def test_only_my_chats_and_my_departments_unassigned_tickets(
     queue = section(html, "queue-title")
     tickets = section(html, "tickets-title")
     assert "Mine Open" in live and 'Live chats <span class="count">1</span>' in live
-    assert "Sales Queue" in queue and 'Unassigned tickets <span class="count">1</span>' in queue
+    # The desk's queue (a ticket with no department) is every agent's too.
+    assert "Nowhere Queue" in queue
+    assert "Sales Queue" in queue and 'Unassigned tickets <span class="count">2</span>' in queue
     assert "Mine Ticket" in tickets and 'My tickets <span class="count">1</span>' in tickets
     for hidden in ("Mine Closed", "Bobs Chat", "Bobs Ticket", "Support Queue", "Sales Done"):
         assert hidden not in html
-    assert "Nowhere Queue" not in html
     # Each row opens the chat; only the queue's rows have Accept.
     assert f'hx-get="/agent/chats/{mine.pk}/open/"' in item(html, mine)
     assert 'name="chat_id"' in item(html, sales_queue)
@@ -132,6 +133,7 @@ def test_only_my_chats_and_my_departments_unassigned_tickets(
 
     daves = client_as(dave).get("/agent/lists/").content.decode()
     assert "Support Queue" in daves and "Sales Queue" not in daves and "Mine Open" not in daves
+    assert "Nowhere Queue" in daves
 
 
 def test_live_chats_show_unread_counts_newest_activity_first(client_as, make_chat, alice: User):

@@ -510,3 +510,51 @@ def test_a_template_may_be_chosen_while_free_text_is_allowed(
     assert sent.status_code == 200
     sent_text = Message.objects.get(chat=chat, direction=Direction.OUT).text
     assert sent_text == "Hi Lerato, parcel ready."
+
+
+# --- What was written with a handover ----------------------------------------------------
+
+
+def test_a_supervisors_note_reaches_the_receiver_and_the_agent_who_lost_the_chat_is_told(
+    alice, bob, sam, make_chat: ChatMaker, client_as: Clients, online: Callable[..., User]
+):
+    chat = make_chat("+27820000031", name="Lindiwe Dube", agent=alice)
+    online(bob)
+    note = "VIP: <b>call</b> her back before five"
+    client_as(sam).post(
+        f"/chats/{chat.pk}/assign/",
+        {"agent": bob.pk, "note": note, "seen_agent": alice.pk},
+        headers={"HX-Request": "true"},
+    )
+    chat.refresh_from_db()
+    assert chat.agent_id == bob.pk
+    escaped = "VIP: &lt;b&gt;call&lt;/b&gt; her back before five"
+
+    # Bob: the bell says who and shows the note; the panel shows it at its head and on
+    # the timeline.
+    bobs_bell = client_as(bob).get("/notifications/bell/").text
+    assert "The chat with Lindiwe Dube was transferred to you by Sam Supervisor" in bobs_bell
+    assert f'<span class="cdp-bell-note">&ldquo;{escaped}&rdquo;</span>' in bobs_bell
+    bobs_panel = panel(client_as(bob), chat)
+    head = '<p class="cdp-handover-note"><strong>Note from Sam Supervisor:</strong> '
+    assert head + escaped + "</p>" in bobs_panel
+    assert f'<blockquote class="cdp-event-note">{escaped}</blockquote>' in bobs_panel
+
+    # Alice: told where her chat went, and the workspace says so instead of an error.
+    alices_bell = client_as(alice).get("/notifications/bell/").text
+    assert "Reassigned" in alices_bell
+    assert "Sam Supervisor gave your chat with Lindiwe Dube to Bob Agent" in alices_bell
+    told = Notification.objects.get(recipient=alice)
+    assert (told.kind, told.actor_id, told.note) == ("reassigned", sam.pk, note)
+    pane = client_as(alice).get(f"/agent/chats/{chat.pk}/open/", headers={"HX-Request": "true"})
+    assert "Sam Supervisor transferred this chat to Bob Agent." in pane.text
+    assert "alert-error" not in pane.text
+
+    # The supervisor sees the note on the timeline too; a later handover without a note
+    # leaves the panel's head without one.
+    assert f'<blockquote class="cdp-event-note">{escaped}</blockquote>' in panel(
+        client_as(sam), chat
+    )
+    online(alice)
+    client_as(sam).post(f"/chats/{chat.pk}/assign/", {"agent": alice.pk})
+    assert "cdp-handover-note" not in panel(client_as(alice), chat)

@@ -257,3 +257,40 @@ def test_customer_text_is_escaped_in_the_console(client_as, make_chat, sam: User
         f"/chats/{chat.pk}/assign/",
     ):
         assert "<script>alert" not in client.get(path).content.decode()
+
+
+def test_the_second_of_two_supervisors_assigning_a_ticket_is_told_who_took_it(
+    client_as, make_chat, sam: User, ada: User, alice: User, bob: User
+):
+    ticket = make_chat("+27820000001", name="Carol", state="unassigned")
+    sams, adas = client_as(sam), client_as(ada)
+    # Both open the dialog while the ticket waits: it remembers who held it (nobody).
+    for client in (sams, adas):
+        html = client.get(f"/chats/{ticket.pk}/assign/", headers=HTMX).content.decode()
+        assert '<input type="hidden" name="seen_agent" value="">' in html
+    assert (
+        adas.post(
+            f"/chats/{ticket.pk}/assign/", {"agent": bob.pk, "seen_agent": ""}, headers=HTMX
+        ).status_code
+        == 200
+    )
+
+    response = sams.post(
+        f"/chats/{ticket.pk}/assign/", {"agent": alice.pk, "seen_agent": ""}, headers=HTMX
+    )
+    html = response.content.decode()
+    assert 'role="alert"' in html
+    assert "Ada Admin assigned it to Bob Agent a moment ago." in html
+    assert "HX-Trigger" not in response
+    ticket.refresh_from_db()
+    assert ticket.agent_id == bob.pk
+    # The dialog now shows the ticket as it is; sending it again is a knowing choice.
+    assert f'<input type="hidden" name="seen_agent" value="{bob.pk}">' in html
+    plain = sams.post(f"/chats/{ticket.pk}/assign/", {"agent": alice.pk, "seen_agent": ""})
+    assert plain.status_code == 409
+    again = sams.post(
+        f"/chats/{ticket.pk}/assign/", {"agent": alice.pk, "seen_agent": bob.pk}, headers=HTMX
+    )
+    assert "Assigned the ticket to Alice Agent." in again.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.agent_id == alice.pk

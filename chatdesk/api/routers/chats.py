@@ -319,6 +319,15 @@ class AssignIn(Schema):
     override_capacity: bool = Field(
         False, description="Supervisors only: assign even when the agent is at capacity."
     )
+    expected_agent_id: int | None = Field(
+        None,
+        description=(
+            "Who you saw holding the chat when you chose (null: nobody). When given and "
+            "someone else has moved the chat since, the answer is 409 with who did, "
+            'e.g. "Bob Agent already took this chat.", and nothing changes. Leave it '
+            "out to assign whoever holds the chat now."
+        ),
+    )
 
 
 def _chat_answer(request: HttpRequest, chat_id: int) -> ChatOut:
@@ -334,6 +343,8 @@ def assign(request: HttpRequest, chat_id: int, payload: AssignIn) -> ChatOut:
             department_id=payload.department_id,
             note=payload.note,
             override_capacity=payload.override_capacity,
+            checks_seen="expected_agent_id" in payload.model_fields_set,
+            seen_agent_id=payload.expected_agent_id,
         ),
         by=acting_user(request),
     )
@@ -367,7 +378,7 @@ def mark_read(request: HttpRequest, chat_id: int) -> ReadOut:
 
 @router.post("/{chat_id}/accept", response={200: ChatOut, **errors(400, 401, 403, 404, 409)})
 def accept(request: HttpRequest, chat_id: int) -> ChatOut:
-    """An agent takes an unassigned ticket of their departments."""
+    """An agent takes an unassigned ticket of their departments or of the desk's queue."""
     transfers.accept_tickets(by=acting_user(request), chat_id=chat_id)
     return _chat_answer(request, chat_id)
 
@@ -382,6 +393,7 @@ class AcceptedOut(Schema):
 
 @router.post("/tickets/accept-oldest", response={200: AcceptedOut, **errors(400, 401, 403)})
 def accept_oldest(request: HttpRequest, payload: AcceptOldestIn) -> AcceptedOut:
-    """An agent takes the N oldest unassigned tickets of their departments at once."""
+    """An agent takes the N oldest unassigned tickets of their departments or of the desk's
+    queue at once."""
     tickets = transfers.accept_tickets(by=acting_user(request), oldest=payload.count)
     return AcceptedOut(accepted=[t.pk for t in tickets])

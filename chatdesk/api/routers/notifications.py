@@ -1,5 +1,5 @@
-"""/notifications: what the desk told each user (mentions, assignments, transfers), and
-marking it read. Everyone sees only their own."""
+"""/notifications: what the desk told each user (mentions, assignments, transfers, a chat
+of theirs given to someone else), and marking it read. Everyone sees only their own."""
 
 from __future__ import annotations
 
@@ -24,9 +24,17 @@ class NotificationFilters(Schema):
 
 class NotificationOut(Schema):
     id: int
-    kind: Literal["mention", "assigned", "transferred"]
+    kind: Literal["mention", "assigned", "transferred", "reassigned"] = Field(
+        description=(
+            "reassigned: someone else gave a chat you held to another agent (you no longer see it)."
+        )
+    )
     chat_id: int
     comment_id: int | None = Field(description="The comment of a mention; null otherwise.")
+    actor_id: int | None = Field(
+        description="Who assigned or transferred the chat; null for a mention."
+    )
+    note: str = Field(description="The note written with an assignment or transfer.")
     read_at: datetime | None
     created_at: datetime
 

@@ -48,6 +48,7 @@ from chatdesk.chats.queries.panel import (
     chat_comments,
     comments_of,
     earlier_chats,
+    handover_note,
     is_opted_out,
     mentionable_users,
     opt_outs_of,
@@ -64,6 +65,8 @@ from chatdesk.chats.queries.simulator import (
 from chatdesk.chats.queries.transcript import TRANSCRIPT_LIMIT, transcript_of
 from chatdesk.chats.queries.workspace import (
     QUEUE_LIMIT,
+    HandedAway,
+    handed_away,
     open_chats_of,
     waiting_since,
     workspace_chats,
@@ -83,6 +86,7 @@ __all__ = [
     "AgentCount",
     "ChatView",
     "CommentEntry",
+    "HandedAway",
     "Page",
     "PhoneMessageState",
     "Tab",
@@ -103,6 +107,8 @@ __all__ = [
     "decode_cursor",
     "earlier_chats",
     "encode_cursor",
+    "handed_away",
+    "handover_note",
     "is_opted_out",
     "mentionable_users",
     "message_page",

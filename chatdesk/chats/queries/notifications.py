@@ -19,10 +19,10 @@ def notifications_of(
 
 
 def bell_notifications(user: User, *, limit: int) -> list[Notification]:
-    """A user's latest notifications, newest first, with the chat's contact and the
-    comment's author joined: what the bell lists."""
+    """A user's latest notifications, newest first, with the chat's contact and agent, the
+    comment's author and the notification's actor joined: what the bell lists."""
     notifications = Notification.objects.filter(recipient=user).select_related(
-        "chat__contact", "comment__author"
+        "chat__contact", "chat__agent", "comment__author", "actor"
     )
     return list(notifications.order_by("-created_at", "-id")[:limit])
 

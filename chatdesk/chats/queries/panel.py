@@ -16,6 +16,7 @@ from chatdesk.chats.models import (
     ChatEvent,
     Comment,
     ContactOptOut,
+    EventKind,
 )
 from chatdesk.providers.models import Channel, Template, TemplateStatus
 
@@ -69,6 +70,7 @@ class TimelineEntry:
 
     event: ChatEvent
     detail: str
+    note: str = ""  # what the person who assigned or transferred the chat wrote
 
 
 def timeline_of(chat: Chat) -> list[TimelineEntry]:
@@ -100,8 +102,21 @@ def timeline_of(chat: Chat) -> list[TimelineEntry]:
             words.append(f"by the {data['closed_by']}")
         if data.get("keyword"):
             words.append(f"keyword {data['keyword']}")
-        entries.append(TimelineEntry(event, ", ".join(words)))
+        note = data.get("note")
+        entries.append(
+            TimelineEntry(event, ", ".join(words), note if isinstance(note, str) else "")
+        )
     return entries
+
+
+def handover_note(chat: Chat, entries: list[TimelineEntry]) -> TimelineEntry | None:
+    """The latest handover with a note, while the chat is still with the agent it was
+    written for (``entries`` is its ``timeline_of``): what the panel shows its holder."""
+    for entry in reversed(entries):
+        if entry.event.kind in (EventKind.ASSIGNED, EventKind.TRANSFERRED):
+            same = chat.agent_id is not None and entry.event.data.get("agent_id") == chat.agent_id
+            return entry if same and entry.note else None
+    return None
 
 
 def earlier_chats(chat: Chat, user: User, *, limit: int = EARLIER_LIMIT) -> list[Chat]:

@@ -3,6 +3,7 @@ departments' queue, and since when each contact has waited."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.db.models import Case, F, Func, OuterRef, Q, QuerySet, Subquery, Value, When, Window
@@ -10,7 +11,16 @@ from django.db.models.fields import DateTimeField
 from django.db.models.functions import Coalesce, RowNumber
 
 from chatdesk.accounts.models import User
-from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Direction, Message, TicketState
+from chatdesk.chats.models import (
+    Chat,
+    ChatEvent,
+    ChatKind,
+    ChatStatus,
+    Direction,
+    EventKind,
+    Message,
+    TicketState,
+)
 from chatdesk.chats.queries.lists import LATEST_FIRST, with_unread
 
 _EPOCH = Value(datetime(1970, 1, 1, tzinfo=UTC), output_field=DateTimeField())
@@ -22,6 +32,14 @@ _UNANSWERED = Message.objects.filter(
     chat=OuterRef("pk"),
     direction=Direction.IN,
     created_at__gt=Coalesce(OuterRef("last_reply_at"), _EPOCH),
+)
+
+# What moves a chat from one holder to the next, on its timeline.
+HANDOVER_KINDS = (
+    EventKind.ASSIGNED,
+    EventKind.TRANSFERRED,
+    EventKind.TICKET_ACCEPTED,
+    EventKind.QUEUED,
 )
 
 # The queue lists its oldest tickets (those "Accept the oldest" takes) up to this many: a
@@ -50,18 +68,16 @@ def open_chats_of(agent: User) -> QuerySet[Chat]:
 
 def workspace_chats(agent: User, *, queue_limit: int = QUEUE_LIMIT) -> QuerySet[Chat]:
     """In one query: the agent's open chats and tickets, and the ``queue_limit`` oldest
-    unassigned tickets of their departments, each with ``queue_size`` (how many wait in
-    all); newest activity first, with ``unread``, ``last_reply_at`` and
-    ``first_unanswered_at``.
+    unassigned tickets of their departments and of the desk's queue, each with
+    ``queue_size`` (how many wait in all); newest activity first, with ``unread``,
+    ``last_reply_at`` and ``first_unanswered_at``.
 
     The rows are picked first, by id, and only those get the per-chat subqueries: a long
     queue is counted, not read message by message."""
     mine = Q(agent=agent, status=ChatStatus.OPEN)
-    queue = Q(
-        kind=ChatKind.TICKET,
-        ticket_state=TicketState.UNASSIGNED,
-        status=ChatStatus.OPEN,
-        department__in=agent.departments.all(),
+    # Their departments' queues and the desk's (tickets of a channel with no department).
+    queue = Q(kind=ChatKind.TICKET, ticket_state=TicketState.UNASSIGNED, status=ChatStatus.OPEN) & (
+        Q(department__in=agent.departments.all()) | Q(department__isnull=True)
     )
     listed = (
         Chat.objects.filter(mine | queue)
@@ -98,3 +114,35 @@ def waiting_since(chat: Chat) -> datetime | None:
     if getattr(chat, "last_reply_at", None) is None:
         return chat.assigned_at or chat.created_at
     return None
+
+
+@dataclass(frozen=True)
+class HandedAway:
+    """How a chat left an agent: who moved it (None: the desk), to whom (None: its
+    queue), and whether it was a transfer."""
+
+    by_id: int | None
+    by_name: str
+    to_name: str | None
+    transferred: bool
+
+
+def handed_away(agent: User, chat_id: int) -> HandedAway | None:
+    """Why ``agent`` no longer holds the chat, if its latest handover took it from them;
+    None when it never was theirs (so nothing is told about other people's chats)."""
+    last = (
+        ChatEvent.objects.filter(chat_id=chat_id, kind__in=HANDOVER_KINDS)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    if last is None or last.data.get("from_agent_id") != agent.pk:
+        return None
+    to_id = last.data.get("agent_id") if last.kind != EventKind.QUEUED else None
+    to = User.objects.filter(pk=to_id).first() if isinstance(to_id, int) else None
+    return HandedAway(
+        by_id=last.actor_id,
+        by_name=last.actor.name if last.actor is not None else "",
+        to_name=to.name if to is not None else None,
+        transferred=last.kind == EventKind.TRANSFERRED,
+    )

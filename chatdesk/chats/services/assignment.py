@@ -8,11 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 
 from chatdesk.accounts.models import Role, User
 from chatdesk.chats import access
 from chatdesk.chats.models import (
     Chat,
+    ChatEvent,
     ChatKind,
     ChatStatus,
     EventKind,
@@ -20,6 +22,7 @@ from chatdesk.chats.models import (
     NotificationKind,
     TicketState,
 )
+from chatdesk.chats.queries.workspace import HANDOVER_KINDS
 from chatdesk.chats.services import timeline
 from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict, Forbidden, NotFound
@@ -140,10 +143,17 @@ def return_to_queue(*, agent: User) -> set[int | None]:
 
 @dataclass(frozen=True)
 class Target:
+    """Where a chat goes. ``seen_agent_id``, when ``checks_seen``, is who the caller saw
+    holding the chat (None: nobody) when they chose: if someone else moved it since, the
+    assignment is refused with who did (``moved_since``) instead of silently undoing
+    their decision."""
+
     agent_id: int | None = None
     department_id: int | None = None
     note: str = ""
     override_capacity: bool = False
+    checks_seen: bool = False
+    seen_agent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -155,17 +165,55 @@ class Assigned:
     freed_agent_id: int | None = None
 
 
-def _notify(chat: Chat, agent: User, kind: str) -> None:
+def _notify(chat: Chat, agent: User, kind: str, *, by: User, note: str) -> None:
     notification = Notification.objects.create(
-        recipient=agent, kind=kind, chat=chat, created_at=clock.now()
+        recipient=agent, kind=kind, chat=chat, actor=by, note=note, created_at=clock.now()
     )
     live_events.notification_created(notification)
+
+
+def _notify_handover(
+    chat: Chat, *, kind: str, to: User, previous: int | None, by: User, note: str
+) -> None:
+    """Tell the receiver (with the note), and the agent who held the chat when someone
+    else gave it away (they no longer see it: the bell says where it went)."""
+    _notify(chat, to, kind, by=by, note=note)
+    if previous is not None and previous not in (by.pk, to.pk):
+        loser = User.objects.filter(pk=previous).first()
+        if loser is not None:
+            _notify(chat, loser, NotificationKind.REASSIGNED, by=by, note=note)
+
+
+def moved_since(chat: Chat) -> Conflict:
+    """The refusal for an assignment decided on an older view of ``chat``: who holds it
+    now, and who gave it to them (its latest handover on the timeline)."""
+    what = "chat" if chat.kind == ChatKind.CHAT else "ticket"
+    holder = chat.agent
+    if holder is None:
+        return Conflict(f"This {what} went back to the queue a moment ago.")
+    last = (
+        ChatEvent.objects.filter(chat=chat, kind__in=HANDOVER_KINDS)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    actor = last.actor if last is not None else None
+    if actor is None:
+        return Conflict(f"The desk gave this {what} to {holder.name} a moment ago.")
+    if actor.pk == holder.pk:
+        return Conflict(f"{holder.name} already took this {what}.")
+    verb = "transferred" if last is not None and last.kind == EventKind.TRANSFERRED else "assigned"
+    return Conflict(f"{actor.name} {verb} it to {holder.name} a moment ago.")
 
 
 def assign_chat(*, chat_id: int, target: Target, by: User) -> Assigned:
     """Assign or transfer a chat or ticket. Live chats go only to agents who are online and
     available (within capacity unless a supervisor overrides it) or to a department with
-    such an agent; tickets only by supervisors, to any active agent."""
+    such an agent; tickets only by supervisors, to any active agent.
+
+    The chat's row is locked first, so two assignments of one chat take turns; with
+    ``target.checks_seen`` the second finds the holder it was chosen against gone and is
+    refused (409) with who took it."""
     if (target.agent_id is None) == (target.department_id is None):
         raise BadInput("Give either agent_id or department_id.")
     note = target.note.strip()
@@ -177,6 +225,8 @@ def assign_chat(*, chat_id: int, target: Target, by: User) -> Assigned:
         chat = access.chat_for(by, chat_id, for_update=True)
         if chat.status == ChatStatus.CLOSED:
             raise Conflict("This chat is closed; reopen it first.")
+        if target.checks_seen and chat.agent_id != target.seen_agent_id:
+            raise moved_since(chat)
         if chat.kind == ChatKind.TICKET:
             return Assigned(_assign_ticket(chat, target, by, note))
         if not by.oversees and chat.agent_id != by.pk:
@@ -200,9 +250,8 @@ def assign_chat(*, chat_id: int, target: Target, by: User) -> Assigned:
             )
         kind = EventKind.TRANSFERRED if previous else EventKind.ASSIGNED
         give_chat(chat, agent, by=by, kind=kind, note=note)
-        _notify(
-            chat, agent, NotificationKind.TRANSFERRED if previous else NotificationKind.ASSIGNED
-        )
+        told = NotificationKind.TRANSFERRED if previous else NotificationKind.ASSIGNED
+        _notify_handover(chat, kind=told, to=agent, previous=previous, by=by, note=note)
     return Assigned(chat, freed_agent_id=previous)
 
 
@@ -210,16 +259,20 @@ def _assign_ticket(chat: Chat, target: Target, by: User, note: str) -> Chat:
     if not by.oversees:
         raise Forbidden("Only supervisors assign tickets; agents accept them.")
     agent = transfers.ticket_agent(target.agent_id)
-    kind = EventKind.TRANSFERRED if chat.agent_id else EventKind.ASSIGNED
+    previous = chat.agent_id
+    kind = EventKind.TRANSFERRED if previous else EventKind.ASSIGNED
     give_chat(chat, agent, by=by, kind=kind, note=note)
-    _notify(chat, agent, NotificationKind.ASSIGNED)
+    _notify_handover(
+        chat, kind=NotificationKind.ASSIGNED, to=agent, previous=previous, by=by, note=note
+    )
     return chat
 
 
 def accept_tickets(
     *, by: User, chat_id: int | None = None, oldest: int | None = None
 ) -> list[Chat]:
-    """An agent takes unassigned tickets of their departments: one by id, or the N oldest.
+    """An agent takes unassigned tickets of their departments or of the desk's queue (no
+    department): one by id, or the N oldest.
     Tickets claimed by someone else a moment earlier are skipped, never taken twice."""
     if by.role != Role.AGENT:
         raise Forbidden("Only agents accept tickets; supervisors assign them.")
@@ -228,10 +281,11 @@ def accept_tickets(
     if oldest is not None and not 1 <= oldest <= MAX_ACCEPT:
         raise BadInput(f"Accept between 1 and {MAX_ACCEPT} tickets at once.")
     with transaction.atomic():
+        # The queues the agent serves: their departments' and the desk's.
         open_tickets = Chat.objects.filter(
+            Q(department__in=by.departments.all()) | Q(department__isnull=True),
             kind=ChatKind.TICKET,
             ticket_state=TicketState.UNASSIGNED,
-            department__in=by.departments.all(),
         )
         if chat_id is not None:
             ticket = open_tickets.select_for_update().filter(pk=chat_id).first()
