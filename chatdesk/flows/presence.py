@@ -32,6 +32,14 @@ def set_presence(*, user: User, status: str) -> User:
     return change.user
 
 
+def signed_in(*, user: User) -> User:
+    """The user signed in on the web: an agent comes back Available or Away, as they last
+    chose (a new agent: Available). Their chats start coming once their page connects."""
+    change = account_services.restore_presence(user=user)
+    after_commit(change)
+    return change.user
+
+
 def connection_opened(*, user: User, channel_name: str, instance: str = "") -> None:
     """A WebSocket of ``user`` opened. Coming online while available hands the agent
     waiting chats."""
