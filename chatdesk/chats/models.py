@@ -410,6 +410,9 @@ class NotificationKind(models.TextChoices):
     MENTION = "mention", "Mentioned in a comment"
     ASSIGNED = "assigned", "A chat was assigned to you"
     TRANSFERRED = "transferred", "A chat was transferred to you"
+    # A sweep handed one of the recipient's chats on; the kind is the reason.
+    DISCONNECTED = "disconnected", "Your chat went to others: you were disconnected"
+    UNANSWERED = "unanswered", "Your chat went to another agent: its first message was unanswered"
 
 
 class Notification(models.Model):

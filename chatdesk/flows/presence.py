@@ -6,6 +6,7 @@ is logged)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from django.db import transaction
 
@@ -61,9 +62,9 @@ def connection_closed(*, channel_name: str) -> None:
 
 def expire_presence() -> list[int]:
     """The presence sweep: forget dead connections, and send back to the queue the open
-    chats of agents whose last connection has been gone past the grace period. Returns
-    the ids of the agents handled."""
+    chats of agents whose last connection has been gone past the grace period, telling
+    each agent which chats and why (the bell). Returns the ids of the agents handled."""
     gone = account_services.expire_connections()
     for user in gone:
-        after_commit(PresenceChange(user, became_unavailable=True))
+        transaction.on_commit(partial(queues.agent_lost_connection, user=user), robust=True)
     return [user.pk for user in gone]

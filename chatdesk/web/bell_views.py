@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries
-from chatdesk.chats.models import Notification
+from chatdesk.chats.models import Notification, NotificationKind
 from chatdesk.chats.services import notifications as notification_services
 from chatdesk.core.errors import NotFound
 from chatdesk.web.views import role_required
@@ -25,10 +26,52 @@ BELL_LIMIT = 10
 signed_in = role_required(lambda user: True, "Sign in to see your notifications.")
 
 
+# Kinds that tell of a chat handed on from the reader: it is no longer theirs to open.
+HANDED_ON = (NotificationKind.DISCONNECTED, NotificationKind.UNANSWERED)
+
+
 def chat_link(user: User, chat_id: int) -> str:
     """Where a notification takes its reader: the page of their role, with the chat open."""
     home = reverse("supervisor-home") if user.oversees else reverse("agent-home")
     return f"{home}?chat={chat_id}"
+
+
+def notification_link(user: User, notification: Notification) -> str:
+    """The chat of the notification; for a chat handed on from the reader, their home."""
+    if notification.kind in HANDED_ON and not user.oversees:
+        return reverse("agent-home")
+    return chat_link(user, notification.chat_id)
+
+
+def duration_words(seconds: float) -> str:
+    """'2 minutes', '90 seconds': a setting in seconds as a person says it."""
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    whole = int(seconds)
+    return f"{whole} second{'s' if whole != 1 else ''}"
+
+
+def notification_text(notification: Notification) -> str:
+    chat = notification.chat
+    who = chat.contact.name or chat.contact.phone
+    if notification.kind == NotificationKind.MENTION and notification.comment is not None:
+        return f"{notification.comment.author.name} mentioned you on the chat with {who}"
+    if notification.kind == NotificationKind.TRANSFERRED:
+        return f"The chat with {who} was transferred to you"
+    if notification.kind == NotificationKind.DISCONNECTED:
+        grace = duration_words(float(settings.CHATDESK_OFFLINE_GRACE))
+        return (
+            f"The chat with {who} went back to the queue for others: "
+            f"you were disconnected for more than {grace}"
+        )
+    if notification.kind == NotificationKind.UNANSWERED:
+        wait = duration_words(float(settings.CHATDESK_UNANSWERED_REASSIGN))
+        return (
+            f"The chat with {who} went to another agent: "
+            f"its first message was not answered within {wait}"
+        )
+    return f"The chat with {who} was assigned to you"
 
 
 @dataclass(frozen=True)
@@ -41,15 +84,11 @@ class BellItem:
 def bell_context(user: User, *, is_open: bool = False) -> dict[str, Any]:
     items = []
     for notification in queries.bell_notifications(user, limit=BELL_LIMIT):
-        chat = notification.chat
-        who = chat.contact.name or chat.contact.phone
-        if notification.kind == "mention" and notification.comment is not None:
-            text = f"{notification.comment.author.name} mentioned you on the chat with {who}"
-        elif notification.kind == "transferred":
-            text = f"The chat with {who} was transferred to you"
-        else:
-            text = f"The chat with {who} was assigned to you"
-        items.append(BellItem(notification, chat_link(user, chat.pk), text))
+        items.append(
+            BellItem(
+                notification, notification_link(user, notification), notification_text(notification)
+            )
+        )
     return {
         "bell_unread": queries.unread_notification_count(user),
         "bell_items": items,
@@ -97,5 +136,5 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
         return HttpResponse(missing.detail, status=404, content_type="text/plain")
     response = render(request, "web/_panel_bell.html", bell_context(user))
     if request.headers.get("HX-Request") == "true":
-        response["HX-Redirect"] = chat_link(user, notification.chat_id)
+        response["HX-Redirect"] = notification_link(user, notification)
     return response

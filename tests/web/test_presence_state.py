@@ -17,6 +17,7 @@ from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Contact
 from chatdesk.core import clock
 from chatdesk.flows import presence as presence_flow
 from chatdesk.providers.models import Channel
+from chatdesk.routing.models import Department
 from chatdesk.routing.queries import agents_who_can_take_a_chat
 from tests.support.personas import PASSWORD, make_user
 
@@ -60,8 +61,10 @@ def pressed(html: str) -> list[str]:
     return re.findall(r'value="(available|away)"[^>]*aria-pressed="true"', html)
 
 
-def test_a_new_agent_who_signs_in_is_available_and_gets_chats(sandbox: Channel) -> None:
-    nina = make_user("nina", Role.AGENT, sandbox.department)
+def test_a_new_agent_who_signs_in_is_available_and_gets_chats(
+    sandbox: Channel, sales: Department
+) -> None:
+    nina = make_user("nina", Role.AGENT, sales)
     assert nina.presence == Presence.OFFLINE  # nobody chose anything yet
     queued = waiting_chat(sandbox)
 

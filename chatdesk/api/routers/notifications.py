@@ -24,7 +24,13 @@ class NotificationFilters(Schema):
 
 class NotificationOut(Schema):
     id: int
-    kind: Literal["mention", "assigned", "transferred"]
+    kind: Literal["mention", "assigned", "transferred", "disconnected", "unanswered"] = Field(
+        description=(
+            "mention, assigned, transferred; disconnected and unanswered: one of the "
+            "recipient's chats was handed on because their connection was gone past the "
+            "grace period, or its first message went unanswered."
+        )
+    )
     chat_id: int
     comment_id: int | None = Field(description="The comment of a mention; null otherwise.")
     read_at: datetime | None
