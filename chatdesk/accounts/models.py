@@ -19,6 +19,9 @@ class Presence(models.TextChoices):
     AWAY = "away", "Away"
 
 
+# What an agent picks on the presence switch; offline is signing out.
+CHOOSABLE_PRESENCE = (Presence.AVAILABLE, Presence.AWAY)
+
 MIN_CAPACITY = 1
 MAX_CAPACITY = 100
 DEFAULT_CAPACITY = 5
@@ -38,6 +41,14 @@ class User(AbstractUser):
         help_text="What the agent chose; 'online' is separate: a live browser connection.",
     )
     presence_changed_at = models.DateTimeField(null=True, blank=True)
+    # Signing out makes ``presence`` offline; this keeps what the agent last chose, so that
+    # signing in again brings it back (a new agent starts Available).
+    chosen_presence = models.CharField(
+        max_length=16,
+        choices=[(p.value, p.label) for p in CHOOSABLE_PRESENCE],
+        default=Presence.AVAILABLE,
+        help_text="What the agent last chose (Available or Away); restored when they sign in.",
+    )
     # When the last live connection closed; routing waits a grace period after it.
     last_seen_at = models.DateTimeField(null=True, blank=True)
     last_assigned_at = models.DateTimeField(
@@ -52,6 +63,10 @@ class User(AbstractUser):
             ),
             models.CheckConstraint(
                 condition=Q(presence__in=[p.value for p in Presence]), name="user_presence_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(chosen_presence__in=[p.value for p in CHOOSABLE_PRESENCE]),
+                name="user_chosen_presence_valid",
             ),
             models.CheckConstraint(
                 condition=Q(capacity__gte=MIN_CAPACITY) & Q(capacity__lte=MAX_CAPACITY),

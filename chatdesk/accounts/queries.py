@@ -10,7 +10,7 @@ from django.contrib.sessions.models import Session
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from chatdesk.accounts.models import ApiToken, Connection, Presence, User
+from chatdesk.accounts.models import ApiToken, Connection, Presence, Role, User
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.core import clock
 
@@ -95,6 +95,52 @@ def users_for_listing() -> QuerySet[User]:
     return with_online(User.objects.all()).prefetch_related("departments").order_by("username")
 
 
+# --- Presence as people read it -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PresenceState:
+    """What an agent's presence and connection mean together, in the words the pages
+    use: ``receiving`` only when Available and connected; ``tone`` is ``on`` (receiving),
+    ``warn`` (at the desk in some way, yet not receiving) or ``off`` (signed out)."""
+
+    label: str
+    receiving: bool
+    tone: str
+
+
+def presence_state(presence: str, *, online: bool) -> PresenceState:
+    if presence == Presence.AVAILABLE:
+        if online:
+            return PresenceState("Available · connected", True, "on")
+        return PresenceState("Available · not connected", False, "warn")
+    if presence == Presence.AWAY:
+        if online:
+            return PresenceState("Connected · Away", False, "warn")
+        return PresenceState("Away · not connected", False, "warn")
+    if online:
+        return PresenceState("Connected · not receiving chats", False, "warn")
+    return PresenceState("Signed out", False, "off")
+
+
+@dataclass(frozen=True)
+class TeamMember:
+    agent: User
+    state: PresenceState
+
+
+def team_presence() -> list[TeamMember]:
+    """Every active agent with what their presence means now, by name: the supervisors'
+    view of who receives chats, and who is at the desk but does not. One query."""
+    agents = with_online(User.objects.filter(role=Role.AGENT, is_active=True))
+    members = [
+        TeamMember(a, presence_state(a.presence, online=bool(getattr(a, "is_online", False))))
+        for a in agents
+    ]
+    members.sort(key=lambda m: (m.agent.name.casefold(), m.agent.pk))
+    return members
+
+
 # --- One agent at a glance ------------------------------------------------------------------
 
 
@@ -109,6 +155,10 @@ class AgentSummary:
     closed_today: int
     first_responses_today: int
     average_first_response: timedelta | None
+
+    @property
+    def state(self) -> PresenceState:
+        return presence_state(self.agent.presence, online=self.online)
 
 
 def start_of_today() -> datetime:

@@ -22,6 +22,7 @@ from django.db.models import Q
 from chatdesk.accounts import queries
 from chatdesk.accounts.access import require_admin
 from chatdesk.accounts.models import (
+    CHOOSABLE_PRESENCE,
     MAX_CAPACITY,
     MIN_CAPACITY,
     ApiToken,
@@ -288,14 +289,35 @@ def set_presence(*, user: User, status: str) -> PresenceChange:
         locked = User.objects.select_for_update().get(pk=user.pk)
         if locked.presence == status:
             return PresenceChange(locked)
-        locked.presence = status
-        locked.presence_changed_at = clock.now()
-        locked.save(update_fields=["presence", "presence_changed_at"])
-        _presence_changed(locked, online=queries.is_online(locked))
-        if status == Presence.AVAILABLE and locked.is_agent and queries.is_online(locked):
-            return PresenceChange(locked, became_available=True)
-        if status == Presence.OFFLINE and _may_hold_chats(locked):
-            return PresenceChange(locked, became_unavailable=True)
+        return _apply_presence(locked, status)
+    return PresenceChange(locked)
+
+
+def restore_presence(*, user: User) -> PresenceChange:
+    """The user signed in: an agent who is offline (signed out, or new) comes back as they
+    last chose, Available or Away (a new agent: Available), so the state is never neither.
+    Anyone else, or an agent already Available or Away, is left as they are."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if not locked.is_agent or locked.presence != Presence.OFFLINE:
+            return PresenceChange(locked)
+        return _apply_presence(locked, locked.chosen_presence)
+
+
+def _apply_presence(locked: User, status: str) -> PresenceChange:
+    """Write a new presence on the locked row; what it means for routing."""
+    locked.presence = status
+    locked.presence_changed_at = clock.now()
+    fields = ["presence", "presence_changed_at"]
+    if status in CHOOSABLE_PRESENCE:
+        locked.chosen_presence = status
+        fields.append("chosen_presence")
+    locked.save(update_fields=fields)
+    _presence_changed(locked, online=queries.is_online(locked))
+    if status == Presence.AVAILABLE and locked.is_agent and queries.is_online(locked):
+        return PresenceChange(locked, became_available=True)
+    if status == Presence.OFFLINE and _may_hold_chats(locked):
+        return PresenceChange(locked, became_unavailable=True)
     return PresenceChange(locked)
 
 

@@ -412,6 +412,9 @@ class NotificationKind(models.TextChoices):
     TRANSFERRED = "transferred", "A chat was transferred to you"
     # Someone else gave a chat of yours to another agent.
     REASSIGNED = "reassigned", "A chat of yours went to another agent"
+    # A sweep handed one of the recipient's chats on; the kind is the reason.
+    DISCONNECTED = "disconnected", "Your chat went to others: you were disconnected"
+    UNANSWERED = "unanswered", "Your chat went to another agent: its first message was unanswered"
 
 
 class Notification(models.Model):

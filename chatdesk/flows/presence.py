@@ -6,6 +6,7 @@ is logged)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 from django.db import transaction
 
@@ -32,6 +33,14 @@ def set_presence(*, user: User, status: str) -> User:
     return change.user
 
 
+def signed_in(*, user: User) -> User:
+    """The user signed in on the web: an agent comes back Available or Away, as they last
+    chose (a new agent: Available). Their chats start coming once their page connects."""
+    change = account_services.restore_presence(user=user)
+    after_commit(change)
+    return change.user
+
+
 def connection_opened(*, user: User, channel_name: str, instance: str = "") -> None:
     """A WebSocket of ``user`` opened. Coming online while available hands the agent
     waiting chats."""
@@ -53,9 +62,9 @@ def connection_closed(*, channel_name: str) -> None:
 
 def expire_presence() -> list[int]:
     """The presence sweep: forget dead connections, and send back to the queue the open
-    chats of agents whose last connection has been gone past the grace period. Returns
-    the ids of the agents handled."""
+    chats of agents whose last connection has been gone past the grace period, telling
+    each agent which chats and why (the bell). Returns the ids of the agents handled."""
     gone = account_services.expire_connections()
     for user in gone:
-        after_commit(PresenceChange(user, became_unavailable=True))
+        transaction.on_commit(partial(queues.agent_lost_connection, user=user), robust=True)
     return [user.pk for user in gone]

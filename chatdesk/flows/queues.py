@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from chatdesk.accounts.models import Role, User
-from chatdesk.chats.models import Chat, ChatKind, ChatStatus, EventKind
+from chatdesk.chats.models import Chat, ChatKind, ChatStatus, EventKind, NotificationKind
 from chatdesk.chats.services import assignment
 from chatdesk.core import clock
 from chatdesk.routing import placement
@@ -60,9 +60,15 @@ def agent_became_available(*, user: User) -> None:
 
 
 def agent_became_unavailable(*, user: User) -> None:
-    """The agent went offline (logged out, or the last connection is gone past the grace
-    period): their open live chats go back to the queue and are offered to others."""
+    """The agent went offline (logged out): their open live chats go back to the queue
+    and are offered to others."""
     drain_after_commit(assignment.return_to_queue(agent=user))
+
+
+def agent_lost_connection(*, user: User) -> None:
+    """The agent's last connection has been gone past the grace period: their open live
+    chats go back to the queue and are offered to others, and the agent is told which."""
+    drain_after_commit(assignment.return_to_queue(agent=user, disconnected=True))
 
 
 def reassign_unanswered() -> list[int]:
@@ -96,8 +102,12 @@ def reassign_unanswered() -> list[int]:
             agent = placement.pick_agent_locked(chat.department_id, exclude=chat.agent_id)
             if agent is None:
                 continue  # nobody else can take it: it stays where it is
+            previous = chat.agent_id
             assignment.give_chat(
                 chat, agent, by=None, kind=EventKind.TRANSFERRED, reason="unanswered"
+            )
+            assignment.tell_previous_agent(
+                chat=chat, agent_id=previous, kind=NotificationKind.UNANSWERED
             )
             moved.append(chat.pk)
     return moved

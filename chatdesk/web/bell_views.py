@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries
-from chatdesk.chats.models import Notification
+from chatdesk.chats.models import Notification, NotificationKind
 from chatdesk.chats.services import notifications as notification_services
 from chatdesk.core.errors import NotFound
 from chatdesk.web.views import role_required
@@ -25,10 +26,34 @@ BELL_LIMIT = 10
 signed_in = role_required(lambda user: True, "Sign in to see your notifications.")
 
 
+# Kinds that tell of a chat handed on from the reader: it is no longer theirs to open.
+HANDED_ON = (
+    NotificationKind.REASSIGNED,
+    NotificationKind.DISCONNECTED,
+    NotificationKind.UNANSWERED,
+)
+
+
 def chat_link(user: User, chat_id: int) -> str:
     """Where a notification takes its reader: the page of their role, with the chat open."""
     home = reverse("supervisor-home") if user.oversees else reverse("agent-home")
     return f"{home}?chat={chat_id}"
+
+
+def notification_link(user: User, notification: Notification) -> str:
+    """The chat of the notification; for a chat handed on from the reader, their home."""
+    if notification.kind in HANDED_ON and not user.oversees:
+        return reverse("agent-home")
+    return chat_link(user, notification.chat_id)
+
+
+def duration_words(seconds: float) -> str:
+    """'2 minutes', '90 seconds': a setting in seconds as a person says it."""
+    if seconds >= 60 and seconds % 60 == 0:
+        minutes = int(seconds // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    whole = int(seconds)
+    return f"{whole} second{'s' if whole != 1 else ''}"
 
 
 @dataclass(frozen=True)
@@ -45,6 +70,8 @@ _LABELS = {
     "assigned": "Assigned",
     "transferred": "Transferred",
     "reassigned": "Reassigned",
+    "disconnected": "Disconnected",
+    "unanswered": "Unanswered",
 }
 
 
@@ -58,6 +85,18 @@ def bell_text(notification: Notification) -> str:
     if notification.kind == "reassigned":
         holder = f" to {chat.agent.name}" if chat.agent is not None else ""
         return f"{actor or 'The desk'} gave your chat with {who}{holder}"
+    if notification.kind == NotificationKind.DISCONNECTED:
+        grace = duration_words(float(settings.CHATDESK_OFFLINE_GRACE))
+        return (
+            f"The chat with {who} went back to the queue for others: "
+            f"you were disconnected for more than {grace}"
+        )
+    if notification.kind == NotificationKind.UNANSWERED:
+        wait = duration_words(float(settings.CHATDESK_UNANSWERED_REASSIGN))
+        return (
+            f"The chat with {who} went to another agent: "
+            f"its first message was not answered within {wait}"
+        )
     verb = "transferred" if notification.kind == "transferred" else "assigned"
     by = f" by {actor}" if actor else ""
     return f"The chat with {who} was {verb} to you{by}"
@@ -69,7 +108,7 @@ def bell_context(user: User, *, is_open: bool = False) -> dict[str, Any]:
         items.append(
             BellItem(
                 notification,
-                chat_link(user, notification.chat_id),
+                notification_link(user, notification),
                 bell_text(notification),
                 _LABELS.get(notification.kind, "Notice"),
                 notification.note,
@@ -122,5 +161,5 @@ def notification_read(request: HttpRequest, notification_id: int) -> HttpRespons
         return HttpResponse(missing.detail, status=404, content_type="text/plain")
     response = render(request, "web/_panel_bell.html", bell_context(user))
     if request.headers.get("HX-Request") == "true":
-        response["HX-Redirect"] = chat_link(user, notification.chat_id)
+        response["HX-Redirect"] = notification_link(user, notification)
     return response

@@ -10,6 +10,7 @@ urlpatterns = [
         "supervisor/chats/<int:chat_id>/", supervisor_views.supervisor_chat, name="supervisor-chat"
     ),
     path("supervisor/lists/", supervisor_views.supervisor_lists, name="supervisor-lists"),
+    path("supervisor/team/", supervisor_views.supervisor_team, name="supervisor-team"),
     path(
         "supervisor/tickets/action/",
         supervisor_views.ticket_action,

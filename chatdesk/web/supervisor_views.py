@@ -1,7 +1,7 @@
 """The supervisor console's pages: the console itself, one chat inside it, the lists alone
-for htmx, and the ticket actions (close or reopen one ticket or the selection, through the
-bulk flow). What the lists show is worked out in ``supervisor_console``; the assign dialog
-lives in ``supervisor_assign``.
+for htmx, the agents' presence (the team strip), and the ticket actions (close or reopen
+one ticket or the selection, through the bulk flow). What the lists show is worked out
+in ``supervisor_console``; the assign dialog lives in ``supervisor_assign``.
 
 The console's whole state is in its query string (``tab``, ``agent``, ``state``, ``chat``):
 the page renders it, the lists fragment reads the same parameters, and supervisor.js asks
@@ -11,6 +11,7 @@ for the lists with the page's current query string, so a live refresh keeps the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from chatdesk.accounts import queries as account_queries
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries as chat_queries
 from chatdesk.core.errors import DeskError
@@ -35,7 +37,28 @@ def _console(request: HttpRequest, chat: int | None = None) -> HttpResponse:
     context["panel_chat"] = (
         selection.chat if selection.chat and chat_queries.chat_exists(selection.chat) else None
     )
+    context.update(team_context())
     return render(request, "web/supervisor.html", context)
+
+
+def team_context() -> dict[str, Any]:
+    """Every agent's presence, and how many receive chats, how many are at the desk in
+    some way yet do not (Away, or Available without a connection), how many signed out."""
+    team = account_queries.team_presence()
+    return {
+        "team": team,
+        "team_receiving": sum(1 for m in team if m.state.receiving),
+        "team_not_receiving": sum(1 for m in team if m.state.tone == "warn"),
+        "team_signed_out": sum(1 for m in team if m.state.tone == "off"),
+    }
+
+
+@never_cache
+@require_GET
+@role_required(oversees, SUPERVISORS_ONLY)
+def supervisor_team(request: HttpRequest) -> HttpResponse:
+    """The agents and their presence alone, for htmx to swap in when a presence changes."""
+    return render(request, "web/_supervisor_team.html", team_context())
 
 
 @require_GET

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from chatdesk.accounts.models import User
+from chatdesk.flows import presence as presence_flow
 
 View = Callable[..., HttpResponse]
 
@@ -81,6 +82,15 @@ def home(request: HttpRequest) -> HttpResponse:
 class LoginView(auth_views.LoginView):
     template_name = "web/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
+        """Signed in: an agent comes back Available or Away as they last chose (signing
+        out made them offline), so the workspace never opens in a state that is neither."""
+        response = super().form_valid(form)
+        user = form.get_user()
+        if isinstance(user, User):
+            presence_flow.signed_in(user=user)
+        return response
 
 
 def locked_out(

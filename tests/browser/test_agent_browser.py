@@ -171,11 +171,11 @@ def test_the_presence_switch(
     available = switch.get_by_role("button", name="Available")
     away = switch.get_by_role("button", name="Away")
     expect(available).to_have_attribute("aria-pressed", "true")
-    expect(alice.locator(".ws-online")).to_contain_text("Online · new chats come to you")
+    expect(alice.locator(".ws-online")).to_contain_text("Connected · new chats come to you")
 
     away.click()
     expect(away).to_have_attribute("aria-pressed", "true")
-    expect(alice.locator(".ws-online")).to_contain_text("Online · away, no new chats")
+    expect(alice.locator(".ws-online")).to_contain_text("Connected · away, no new chats")
     answer = alice.request.get(server_url + "/api/v1/me/presence").json()
     assert answer == {"status": "away", "online": True}
     alice.screenshot(path=f"{SCREENSHOTS}/agent-away.png")

@@ -1,7 +1,8 @@
 """The supervisor console with several people at once, each in their own browser context:
 a customer's message shows in the console without a reload; the supervisor transfers
 alice's chat to bob with the assign dialog and both agents' pages follow; a chat that
-arrives out of hours is an unassigned ticket, which the supervisor assigns to alice."""
+arrives out of hours is an unassigned ticket, which the supervisor assigns to alice; a chat
+opened while the lists are refreshing live still opens."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import re
 from collections.abc import Callable, Iterator
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.support.browser import SCREENSHOTS as DOCS
 from tests.support.browser import Server
@@ -209,3 +210,29 @@ def test_the_console_stacks_on_a_phone(new_page: Callable[..., Page], server: Se
     phone.get_by_role("button", name="Back to the list").click()
     expect(phone.get_by_role("region", name="Open chats")).to_be_visible()
     phone.screenshot(path="/tmp/supervisor-phone.png", full_page=True)
+
+
+def test_opening_a_chat_during_a_live_refresh_of_the_lists_is_not_lost(
+    new_page: Callable[..., Page],
+):
+    supervisor = new_page()
+    open_signed_in(supervisor, "sam", "/supervisor/", Stream())
+    supervisor.wait_for_load_state("networkidle")
+    row = (
+        supervisor.get_by_role("region", name="Open chats")
+        .locator(".sv-row")
+        .filter(has_text="Carol Customer")
+    )
+    # A live refresh of the lists is on its way (held here until after the click).
+    held: list[Route] = []
+    supervisor.route("**/supervisor/lists/**", lambda route: held.append(route))
+    supervisor.evaluate("document.body.dispatchEvent(new CustomEvent('desk:lists'))")
+    supervisor.wait_for_function("document.querySelector('#supervisor-lists.htmx-request')")
+    assert len(held) == 1
+
+    row.locator(".sv-open").click()
+    held[0].continue_()
+    supervisor.unroute("**/supervisor/lists/**")
+
+    expect(supervisor).to_have_url(re.compile(r"chat=\d+"))
+    expect(supervisor.locator("#chat-panel")).to_contain_text("Carol Customer")

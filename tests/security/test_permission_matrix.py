@@ -157,6 +157,7 @@ PAGES: list[Row] = [
     R("GET", "supervisor/", "login 403 403 ok ok"),
     R("GET", "supervisor/chats/<int:chat_id>/", "login 403 403 ok ok", "supervisor/chats/{chat}/"),
     R("GET", "supervisor/lists/", "login 403 403 ok ok", htmx=True),
+    R("GET", "supervisor/team/", "login 403 403 ok ok", htmx=True),
     R("POST", "supervisor/tickets/action/", "login 403 403 ok ok", htmx=True),
     R("GET", "supervisor/tickets/action/", "405 405 405 405 405"),
     R("GET", "supervisor/tickets/assign/", "login 403 403 ok ok", htmx=True),

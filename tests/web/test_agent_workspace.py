@@ -308,14 +308,14 @@ def test_the_presence_switch_sets_presence_and_requeues_nothing(
     client = client_as(alice)
     html = client.get("/agent/").content.decode()
     assert re.search(r'value="available"[^>]*aria-pressed="true"', html)
-    assert "Online · new chats come to you" in html
+    assert "Connected · new chats come to you" in html
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/agent/presence/", {"status": "away"}, headers=HTMX)
     assert response.status_code == 200
     html = response.content.decode()
     assert re.search(r'value="away"[^>]*aria-pressed="true"', html)
-    assert "Online · away, no new chats" in html
+    assert "Connected · away, no new chats" in html
     alice.refresh_from_db()
     assert alice.presence == "away"
     mine.refresh_from_db()

@@ -250,8 +250,12 @@ def test_the_fragments_cost_a_fixed_number_of_queries(
     # session + user, the list with its seq and latest messages, tab totals, tab summary
     with django_assert_max_num_queries(5):
         assert supervisor.get("/supervisor/lists/").status_code == 200
-    with django_assert_max_num_queries(5):
+    # the page: the lists' five, and the agents' presence
+    with django_assert_max_num_queries(6):
         assert supervisor.get("/supervisor/").status_code == 200
+    # session + user, every agent with whether they are connected
+    with django_assert_max_num_queries(3):
+        assert supervisor.get("/supervisor/team/").status_code == 200
     agent = client_as(alice)
     # session + user, the list with its seq and latest messages
     with django_assert_max_num_queries(3):

@@ -263,6 +263,6 @@ def test_supervisor_page_queries_do_not_grow_with_chats(
     for i in range(12):
         make_chat(f"+2782000{i:04d}", name=f"C{i}", agent=alice if i % 2 else bob)
     client = client_as(sam)
-    # session + user, tab totals, tab summary, the list (joined)
-    with django_assert_max_num_queries(5):
+    # session + user, tab totals, tab summary, the list (joined), the agents' presence
+    with django_assert_max_num_queries(6):
         assert client.get("/supervisor/").status_code == 200

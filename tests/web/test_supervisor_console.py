@@ -115,7 +115,7 @@ def test_the_agent_summary_shows_load_presence_and_today(
     assert figures["Capacity"] == "2/4"
     assert figures["Closed today"] == "1"
     assert figures["Avg. first response today"].strip() == "2 min"  # (1 min + 3 min) / 2
-    assert "Available" in summary and "Online" in summary
+    assert "Available · connected" in summary
 
 
 # The assign dialog

@@ -24,9 +24,14 @@ class NotificationFilters(Schema):
 
 class NotificationOut(Schema):
     id: int
-    kind: Literal["mention", "assigned", "transferred", "reassigned"] = Field(
+    kind: Literal[
+        "mention", "assigned", "transferred", "reassigned", "disconnected", "unanswered"
+    ] = Field(
         description=(
-            "reassigned: someone else gave a chat you held to another agent (you no longer see it)."
+            "mention, assigned, transferred; reassigned: someone else gave a chat you held "
+            "to another agent (you no longer see it); disconnected and unanswered: one of the "
+            "recipient's chats was handed on because their connection was gone past the "
+            "grace period, or its first message went unanswered."
         )
     )
     chat_id: int

@@ -113,9 +113,10 @@ def place_chat(chat: Chat, placement: Placement) -> Chat:
     return chat
 
 
-def return_to_queue(*, agent: User) -> set[int | None]:
+def return_to_queue(*, agent: User, disconnected: bool = False) -> set[int | None]:
     """The agent went offline: their open live chats go back to the queue. Returns the
-    departments whose queues then have chats to offer to others."""
+    departments whose queues then have chats to offer to others. ``disconnected`` (the
+    presence sweep, not a sign-out): the agent is told, one notification per chat."""
     departments: set[int | None] = set()
     with transaction.atomic():
         chats = list(
@@ -137,6 +138,8 @@ def return_to_queue(*, agent: User) -> set[int | None]:
                 {"by_id": None, "reason": "agent_offline"},
                 previous_agent_id=agent.pk,
             )
+            if disconnected:
+                _notify(chat, agent, NotificationKind.DISCONNECTED)
             departments.add(chat.department_id)
     return departments
 
@@ -165,7 +168,15 @@ class Assigned:
     freed_agent_id: int | None = None
 
 
-def _notify(chat: Chat, agent: User, kind: str, *, by: User, note: str) -> None:
+def tell_previous_agent(*, chat: Chat, agent_id: int, kind: str) -> None:
+    """A sweep handed the chat on from this agent: they are told which chat, and ``kind``
+    says why. In the caller's transaction."""
+    agent = User.objects.filter(pk=agent_id).first()
+    if agent is not None:
+        _notify(chat, agent, kind)
+
+
+def _notify(chat: Chat, agent: User, kind: str, *, by: User | None = None, note: str = "") -> None:
     notification = Notification.objects.create(
         recipient=agent, kind=kind, chat=chat, actor=by, note=note, created_at=clock.now()
     )
