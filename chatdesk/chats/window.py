@@ -1,5 +1,6 @@
 """WhatsApp's contact window: free text may be sent for 24 hours after the contact's last
-inbound message (the provider's timestamp); outside it, only an approved template."""
+inbound message (the provider's timestamp); outside it, only an approved template. A
+sandbox channel set to keep the window (``contact_window: whatsapp``) follows it too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.db.models import Max
 
 from chatdesk.chats.models import Chat
 from chatdesk.core import clock
-from chatdesk.providers.models import ChannelKind
+from chatdesk.providers.queries import keeps_whatsapp_window
 
 WINDOW = timedelta(hours=24)
 
@@ -47,7 +48,7 @@ def contact_window(
 ) -> ContactWindow:
     """The window of the chat's contact on its channel. Lists pass ``last_inbound`` (read
     for the whole page at once); otherwise it is looked up."""
-    if chat.channel.kind != ChannelKind.WHATSAPP:
+    if not keeps_whatsapp_window(chat.channel):
         return ContactWindow(applies=False, is_open=True, expires_at=None)
     latest = last_inbound_at(chat) if last_inbound is _LOOK_IT_UP else last_inbound
     if latest is None:

@@ -75,6 +75,23 @@ def serve_web(
         uvicorn.Server(config).run()
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+
+def reach_warning(host: str, allowed_hosts: Sequence[str]) -> str | None:
+    """A sentence for the person starting the desk on an address other machines can reach
+    while it answers only to loopback names: their browsers would get a bare "Bad Request"
+    (Django refuses a Host it does not know). None when there is nothing to say."""
+    if host in LOOPBACK_HOSTS or any(h not in LOOPBACK_HOSTS for h in allowed_hosts):
+        return None
+    names = ", ".join(allowed_hosts)
+    return (
+        f"Listening on {host}, but the desk answers only to {names} "
+        "(CHATDESK_ALLOWED_HOSTS): to browse from another machine, set "
+        "CHATDESK_ALLOWED_HOSTS to the name or address you type in its browser."
+    )
+
+
 def _log_config() -> dict[str, Any]:
     """uvicorn's logging, with secrets in query strings redacted from its request lines."""
     from uvicorn.config import LOGGING_CONFIG

@@ -46,8 +46,12 @@ CONFIG_SPECS: Mapping[str, ConfigSpec] = {
         secrets=frozenset({"auth_token"}),
         defaults={"api_url": DEFAULT_TWILIO_API_URL},
     ),
-    ChannelKind.SANDBOX: ConfigSpec(),
+    ChannelKind.SANDBOX: ConfigSpec(optional=("contact_window",)),
 }
+
+# A sandbox channel may keep WhatsApp's 24-hour contact window, so that the window and the
+# templates can be tried with the simulator, without Meta.
+SANDBOX_WINDOW_MODES = ("whatsapp",)
 
 WEBHOOK_PATHS: Mapping[str, str] = {
     ChannelKind.WHATSAPP: "/webhooks/whatsapp/{id}",
@@ -57,6 +61,16 @@ WEBHOOK_PATHS: Mapping[str, str] = {
 
 def config_spec(kind: str) -> ConfigSpec:
     return CONFIG_SPECS.get(kind, ConfigSpec())
+
+
+def keeps_whatsapp_window(channel: Channel) -> bool:
+    """Whether free text to this channel's contacts is limited to WhatsApp's contact window:
+    a WhatsApp channel, or a sandbox channel set to play one (``contact_window``)."""
+    if channel.kind == ChannelKind.WHATSAPP:
+        return True
+    if channel.kind != ChannelKind.SANDBOX or not isinstance(channel.config, dict):
+        return False
+    return channel.config.get("contact_window") in SANDBOX_WINDOW_MODES
 
 
 def public_config(channel: Channel) -> dict[str, str]:

@@ -31,7 +31,7 @@ from chatdesk.providers.models import (
     TemplateStatus,
     default_send_rate,
 )
-from chatdesk.providers.queries import config_spec, public_config
+from chatdesk.providers.queries import SANDBOX_WINDOW_MODES, config_spec, public_config
 from chatdesk.routing.models import Department
 
 MAX_REPLY_LENGTH = 4096
@@ -174,6 +174,12 @@ def _checked_config(
         merged[key] = _check_url(key, merged[key])
     if "from_number" in merged:
         merged["from_number"] = _check_e164("from_number", merged["from_number"])
+    window = merged.get("contact_window")
+    if window is not None and window not in SANDBOX_WINDOW_MODES:
+        raise BadInput(
+            "config.contact_window can only be 'whatsapp' (keep WhatsApp's 24-hour contact "
+            f"window) or empty (no window); got {window!r}."
+        )
     config = {k: v for k, v in merged.items() if k not in spec.secrets}
     secrets = {k: v for k, v in merged.items() if k in spec.secrets}
     return config, secrets

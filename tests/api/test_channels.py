@@ -190,14 +190,41 @@ def test_unknown_config_keys_are_named(api_as, ada):
     assert not Channel.objects.exists()
 
 
-def test_sandbox_takes_no_config(api_as, ada):
+def test_sandbox_takes_only_its_contact_window(api_as, ada):
     response = api_as(ada).post(
         "/channels", {"kind": "sandbox", "name": "Try", "config": {"token": "x"}}
     )
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "A Sandbox channel takes no config; remove token."}
+    assert response.json() == {
+        "detail": "A Sandbox channel's config does not take token; it takes contact_window."
+    }
     assert not Channel.objects.exists()
+
+
+def test_a_sandbox_channel_can_keep_whatsapps_window(api_as, ada):
+    api = api_as(ada)
+    refused = api.post(
+        "/channels", {"kind": "sandbox", "name": "Try", "config": {"contact_window": "sms"}}
+    )
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "detail": "config.contact_window can only be 'whatsapp' (keep WhatsApp's 24-hour "
+        "contact window) or empty (no window); got 'sms'."
+    }
+    assert not Channel.objects.exists()
+
+    created = api.post(
+        "/channels",
+        {"kind": "sandbox", "name": "Try", "config": {"contact_window": "whatsapp"}},
+    )
+    assert created.status_code == 201, created.content
+    assert created.json()["config"] == {"contact_window": "whatsapp"}
+
+    channel_id = created.json()["id"]
+    cleared = api.patch(f"/channels/{channel_id}", {"config": {"contact_window": None}})
+    assert cleared.status_code == 200, cleared.content
+    assert cleared.json()["config"] == {}
 
 
 @pytest.mark.parametrize("number", ["0821234567", "+1415", "+999 123", "phone"])

@@ -144,6 +144,33 @@ def test_whatsapp_free_text_only_inside_the_window(wa, carol, alice):
     assert Message.objects.count() == 1
 
 
+def test_a_sandbox_set_to_keep_the_window_refuses_free_text_after_it(sandbox, carol, alice):
+    """The README's recipe for trying the window and templates without Meta."""
+    start = clock.now()
+    chat = live_chat(sandbox, carol, alice, last_inbound_at=start)
+    late = start + timedelta(hours=24, seconds=1)
+    with time_machine.travel(late):
+        assert send_message(chat_id=chat.pk, reply=Reply(text="no window here"), by=alice).pk
+    sandbox.config = {"contact_window": "whatsapp"}
+    sandbox.save(update_fields=["config"])
+    chat.refresh_from_db()
+    with time_machine.travel(start + timedelta(hours=23)):
+        assert send_message(chat_id=chat.pk, reply=Reply(text="in time"), by=alice).pk
+    with time_machine.travel(late), pytest.raises(Conflict, match="contact window is closed"):
+        send_message(chat_id=chat.pk, reply=Reply(text="too late"), by=alice)
+    template = Template.objects.create(
+        channel=sandbox, name="follow_up", body="Hi {{1}}", status="approved"
+    )
+    with time_machine.travel(late):
+        sent = send_message(
+            chat_id=chat.pk,
+            reply=Reply(template_id=template.pk, variables=("Carol",)),
+            by=alice,
+        )
+    assert sent.text == "Hi Carol"
+    assert Message.objects.count() == 3
+
+
 def test_whatsapp_with_no_inbound_message_has_a_closed_window(wa, carol, alice):
     chat = live_chat(wa, carol, alice)
     with pytest.raises(Conflict, match="template"):

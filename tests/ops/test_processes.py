@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from chatdesk.ops.processes import Child, supervise
+from chatdesk.ops.processes import Child, reach_warning, supervise
 from tests.support.processes import is_alive, wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SLEEPER = """
 import os, signal, sys, time
@@ -84,7 +86,7 @@ def test_a_stop_signal_stops_every_child_and_exits_zero(tmp_path: Path, signum: 
     script = textwrap.dedent(
         f"""
         import sys
-        from chatdesk.ops.processes import Child, supervise
+        from chatdesk.ops.processes import Child, reach_warning, supervise
         sleeper = [sys.executable, "-c", {SLEEPER!r}]
         sys.exit(supervise([
             Child("first", [*sleeper, {str(first)!r}, "polite"]),
@@ -114,3 +116,38 @@ def test_a_stop_signal_stops_every_child_and_exits_zero(tmp_path: Path, signum: 
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed", "warned"),
+    [
+        ("127.0.0.1", ["127.0.0.1", "localhost", "[::1]"], False),
+        ("0.0.0.0", ["127.0.0.1", "localhost", "[::1]"], True),
+        ("192.168.1.20", ["localhost"], True),
+        ("0.0.0.0", ["desk.example.com"], False),
+        ("::1", ["localhost"], False),
+    ],
+)
+def test_listening_beyond_loopback_with_loopback_names_only_is_explained(
+    host: str, allowed: list[str], warned: bool
+) -> None:
+    warning = reach_warning(host, allowed)
+
+    assert (warning is not None) == warned
+    if warned:
+        assert warning is not None
+        assert f"Listening on {host}" in warning
+        assert "CHATDESK_ALLOWED_HOSTS" in warning
+
+
+def test_make_run_takes_the_host_and_the_port_the_readme_names() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "PORT=8080 make run" in readme
+    dry_run = subprocess.run(
+        ["make", "-n", "run", "HOST=0.0.0.0", "PORT=8080"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "run --demo --host 0.0.0.0 --port 8080" in dry_run.stdout

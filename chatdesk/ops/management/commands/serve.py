@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from chatdesk.ops.processes import add_listen_arguments, serve_web
+from chatdesk.ops.processes import add_listen_arguments, reach_warning, serve_web
 
 
 class Command(BaseCommand):
@@ -54,6 +55,9 @@ class Command(BaseCommand):
     ) -> None:
         if workers < 1:
             raise CommandError("--workers must be 1 or more.")
+        warning = reach_warning(host, settings.ALLOWED_HOSTS)
+        if warning:
+            self.stderr.write(warning)
         serve_web(
             host=host,
             port=port,
