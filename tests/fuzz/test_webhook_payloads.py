@@ -254,12 +254,17 @@ def assert_stored_once(
     rows = Message.objects.filter(channel=channel, direction=Direction.IN)
     for message_id in set(ids):
         assert rows.filter(provider_message_id=message_id).count() == 1, message_id
-    first_text = {}
+    # The first message with an id is the one kept: where it is a text, its body is stored
+    # (a later message reusing the id, of whatever type, is a duplicate).
+    first: dict[str | None, dict[str, Any]] = {}
     for message, message_id in zip(messages, ids, strict=True):
-        if message_id in new and message_id not in first_text and message["type"] == "text":
-            first_text[message_id] = storable(message["text"]["body"])
-    for message_id, text in first_text.items():
-        assert rows.get(provider_message_id=message_id).text == text
+        if message_id in new:
+            first.setdefault(message_id, message)
+    for message_id, message in first.items():
+        if message["type"] == "text":
+            assert rows.get(provider_message_id=message_id).text == storable(
+                message["text"]["body"]
+            )
 
 
 # --- WhatsApp properties ------------------------------------------------------------
