@@ -71,7 +71,7 @@ def test_a_closed_tickets_row_says_reopen_and_an_open_ones_says_open(
 ):
     closed = make_chat("+27820000102", state="ticket_closed")
     waiting = make_chat("+27820000103", state="unassigned")
-    rows = {}
+    rows: dict[str, str] = {}
     for state in ("closed", "unassigned"):
         html = client_as(sam).get(f"/supervisor/?tab=tickets&state={state}").content.decode()
         rows.update(re.findall(r'data-chat-id="(\d+)">(.*?)</li>', html, re.S))
