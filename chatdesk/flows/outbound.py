@@ -25,6 +25,13 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
     return message
 
 
+def retry_message(*, chat_id: int, message_id: int, by: User) -> Message:
+    """Queue a failed message again, and deliver it after commit."""
+    message = outbound.retry_message(chat_id=chat_id, message_id=message_id, by=by)
+    deliver_after_commit(message)
+    return message
+
+
 def send_automatic_reply(*, chat: Chat, text: str) -> Message | None:
     """One of the channel's automatic replies (none when ``text`` is empty)."""
     message = outbound.queue_automatic_reply(chat=chat, text=text)

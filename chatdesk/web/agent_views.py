@@ -31,6 +31,7 @@ from chatdesk.web.views import (
     is_agent,
     list_time,
     preview,
+    preview_who,
     role_required,
 )
 
@@ -84,9 +85,10 @@ class Row:
     open_url: str
     when: ListTime
     preview: str
+    preview_who: str
 
 
-def _rows(chats: list[Chat], now: datetime) -> list[Row]:
+def _rows(chats: list[Chat], now: datetime, viewer: User) -> list[Row]:
     page, head = chat_route("agent-chat"), chat_route("agent-chat-open")
     rows = []
     for chat in chats:
@@ -105,6 +107,7 @@ def _rows(chats: list[Chat], now: datetime) -> list[Row]:
                 open_url=head(chat.pk),
                 when=list_time(chat.last_message_at or chat.created_at),
                 preview=preview(getattr(chat, "last_text", None)),
+                preview_who=preview_who(chat, viewer),
             )
         )
     return rows
@@ -112,7 +115,7 @@ def _rows(chats: list[Chat], now: datetime) -> list[Row]:
 
 def _lists(user: User, **extra: Any) -> dict[str, Any]:
     chats, seq = chat_queries.read_lists(chat_queries.workspace_chats(user))
-    rows = _rows(chats, clock.now())
+    rows = _rows(chats, clock.now(), user)
     queue = [r for r in rows if r.chat.agent_id is None]
     queue.sort(key=lambda r: (r.chat.created_at, r.chat.pk))  # the oldest are accepted first
     return {

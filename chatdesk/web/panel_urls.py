@@ -20,6 +20,11 @@ urlpatterns = [
         name="chat-panel-composer",
     ),
     path("chats/<int:chat_id>/panel/send/", panel_views.send_message, name="chat-panel-send"),
+    path(
+        "chats/<int:chat_id>/panel/messages/<int:message_id>/retry/",
+        panel_views.retry_message,
+        name="chat-panel-retry",
+    ),
     path("chats/<int:chat_id>/panel/close/", panel_views.close_chat, name="chat-panel-close"),
     path("chats/<int:chat_id>/panel/reopen/", panel_views.reopen_chat, name="chat-panel-reopen"),
     path(

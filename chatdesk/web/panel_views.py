@@ -33,6 +33,7 @@ from chatdesk.web.panel_composer import (
     OPTED_OUT_NOTE,
     SUPERVISOR_NOTE,
     composer_for,
+    send_refusal,
     variables_of,
 )
 from chatdesk.web.views import role_required
@@ -120,6 +121,7 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
         "can_reopen": may_reopen(chat, user),
         "messages": queries.transcript_of(chat),
         "composer": composer_for(chat, user, **composer),
+        "may_retry": send_refusal(chat, user) is None,
         "comments": comment_rows(chat),
         "events": events,
         "handover": queries.handover_note(chat, events),
@@ -184,8 +186,38 @@ def chat_transcript(request: HttpRequest, chat_id: int) -> HttpResponse:
         chat = _chat(request, chat_id)
     except NotFound:
         return _not_found(request)
-    context = {"chat": chat, "messages": queries.transcript_of(chat)}
+    context = {
+        "chat": chat,
+        "messages": queries.transcript_of(chat),
+        "may_retry": send_refusal(chat, _user(request)) is None,
+    }
     return render(request, "web/_panel_transcript.html", context)
+
+
+@never_cache
+@require_POST
+@signed_in
+def retry_message(request: HttpRequest, chat_id: int, message_id: int) -> HttpResponse:
+    """A failed message's Retry: queued again, and the transcript shown afresh (with the
+    refusal's sentence above it when it may not be)."""
+    user = _user(request)
+    try:
+        chat = _chat(request, chat_id)
+    except NotFound:
+        return _not_found(request)
+    error, status = "", 200
+    try:
+        outbound_flow.retry_message(chat_id=chat.pk, message_id=message_id, by=user)
+    except DeskError as refusal:
+        error, status = refusal.detail, refusal.status_code
+    context = {
+        "chat": chat,
+        "messages": queries.transcript_of(chat),
+        "may_retry": send_refusal(chat, user) is None,
+        "retry_error": error,
+    }
+    # panel.js swaps a refusal in too: it is shown in the transcript it was made from.
+    return render(request, "web/_panel_transcript.html", context, status=status)
 
 
 @never_cache
@@ -244,6 +276,7 @@ def send_message(request: HttpRequest, chat_id: int) -> HttpResponse:
         "chat": chat,
         "composer": composer_for(chat, user, sent=True),
         "messages": _read_transcript(chat, user),
+        "may_retry": True,
         "oob": True,
     }
     return render(request, "web/_panel_composer.html", context)

@@ -20,7 +20,14 @@ from django.urls import reverse
 from chatdesk.accounts import queries as account_queries
 from chatdesk.chats import queries as chat_queries
 from chatdesk.chats.models import Chat, TicketState
-from chatdesk.web.views import TAB_LIST_LIMIT, ListTime, chat_route, list_time, preview
+from chatdesk.web.views import (
+    TAB_LIST_LIMIT,
+    ListTime,
+    chat_route,
+    list_time,
+    preview,
+    preview_who,
+)
 
 # The "agent" a list is filtered by when it shows the chats nobody holds.
 NO_AGENT = "none"
@@ -115,6 +122,7 @@ class ConsoleRow:
     assign_url: str
     when: ListTime
     preview: str
+    preview_who: str
 
 
 def console_rows(chats: list[Chat]) -> list[ConsoleRow]:
@@ -128,6 +136,8 @@ def console_rows(chats: list[Chat]) -> list[ConsoleRow]:
             assign_url=assign(chat.pk),
             when=list_time(chat.last_message_at or chat.created_at),
             preview=preview(getattr(chat, "last_text", None)),
+            # The console names the author (a supervisor's own re-engagement included).
+            preview_who=preview_who(chat, None),
         )
         for chat in chats
     ]

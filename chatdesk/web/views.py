@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -37,6 +38,18 @@ def forbidden(request: HttpRequest, sentence: str) -> HttpResponse:
     return render(request, "web/403.html", {"sentence": sentence}, status=403)
 
 
+def login_url_back_to(request: HttpRequest) -> str:
+    """The login page, asked to come back to the page an htmx request was made from (its
+    path on this site: a session that ended mid-chat returns to that chat)."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    path = current.path
+    if current.query:
+        path = f"{path}?{current.query}"
+    if not path.startswith("/") or path.startswith("//") or path.startswith(settings.LOGIN_URL):
+        return settings.LOGIN_URL
+    return f"{settings.LOGIN_URL}?{urlencode({'next': path})}"
+
+
 def role_required(allowed: Callable[[User], bool], sentence: str) -> Callable[[View], View]:
     """Anonymous visitors go to the login page; signed-in users of another role get a 403.
 
@@ -49,7 +62,7 @@ def role_required(allowed: Callable[[User], bool], sentence: str) -> Callable[[V
             user = request.user
             if not user.is_authenticated:
                 if request.headers.get("HX-Request") == "true":
-                    return HttpResponseClientRedirect(settings.LOGIN_URL)
+                    return HttpResponseClientRedirect(login_url_back_to(request))
                 return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
             assert isinstance(user, User)
             if not allowed(user):
@@ -165,6 +178,20 @@ def list_time(value: datetime) -> ListTime:
 
 # How much of the latest message a row shows (the templates escape it).
 PREVIEW_CHARS = 140
+
+
+def preview_who(chat: Any, viewer: User | None) -> str:
+    """Whose the latest message of a listed chat is (see ``read_lists``): "You" only for
+    the viewer's own, else the author's name; "Desk" for an automatic reply; "Customer"
+    for the contact's."""
+    if getattr(chat, "last_direction", None) != "out":
+        return "Customer"
+    author_id = getattr(chat, "last_author_id", None)
+    if author_id is None:
+        return "Desk"
+    if viewer is not None and author_id == viewer.pk:
+        return "You"
+    return str(getattr(chat, "last_author_name", "") or "Desk")
 
 
 def preview(text: str | None) -> str:

@@ -91,6 +91,8 @@ PAGES: list[Row] = [
     R("POST", "healthz", "405 405 405 405 405"),
     R("GET", "readyz", "ok ok ok ok ok"),
     R("POST", "readyz", "405 405 405 405 405"),
+    # The icon is the same for everyone: a permanent redirect to the static SVG.
+    R("GET", "favicon.ico", "301 301 301 301 301"),
     R("GET", "api/docs", "302 302 302 302 302"),
     R("GET", "api/v1/", "404 404 404 404 404"),
     R("GET", "api/v1/openapi.json", "ok ok ok ok ok"),
@@ -204,6 +206,13 @@ PAGES: list[Row] = [
         htmx=True,
     ),
     R("GET", "chats/<int:chat_id>/panel/send/", "405 405 405 405 405", "chats/{chat}/panel/send/"),
+    R(
+        "POST",
+        "chats/<int:chat_id>/panel/messages/<int:message_id>/retry/",
+        "login ok 404 403 403",
+        "chats/{chat}/panel/messages/{failed_message}/retry/",
+        htmx=True,
+    ),
     R(
         "POST",
         "chats/<int:chat_id>/panel/close/",
@@ -397,6 +406,12 @@ API: list[Row] = [
         "/chats/{chat}/messages",
         {"text": "Hello"},
     ),
+    R(
+        "POST",
+        "/chats/{chat_id}/messages/{message_id}/retry",
+        "login ok 404 403 403",
+        "/chats/{chat}/messages/{failed_message}/retry",
+    ),
     R("GET", "/chats/{chat_id}/events", "login ok 404 ok ok", "/chats/{chat}/events"),
     R(
         "POST",
@@ -497,6 +512,15 @@ def world(db: Any) -> World:
     Message.objects.create(
         chat=chat, channel=channel, direction=Direction.IN, text="Hello", created_at=now
     )
+    failed = Message.objects.create(
+        chat=chat,
+        channel=channel,
+        direction=Direction.OUT,
+        status="failed",
+        author=alice,
+        text="Not delivered",
+        created_at=now,
+    )
     ContactOptOut.objects.create(contact=contact, channel=sms, keyword="STOP", created_at=now)
     Connection.objects.create(
         user=alice, channel_name="matrix.tab", opened_at=now, last_seen_at=now
@@ -519,6 +543,7 @@ def world(db: Any) -> World:
         ids={
             "chat": chat.pk,
             "notification": notification.pk,
+            "failed_message": failed.pk,
             "channel": channel.pk,
             "whatsapp": whatsapp.pk,
             "template": template.pk,

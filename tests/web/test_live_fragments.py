@@ -29,13 +29,21 @@ def live_seq_of(html: str) -> int:
     return int(match.group(1))
 
 
-def says(chat: Chat, text: str, *, direction: str = Direction.IN, minutes_ago: int = 0) -> Message:
+def says(
+    chat: Chat,
+    text: str,
+    *,
+    direction: str = Direction.IN,
+    minutes_ago: int = 0,
+    author: User | None = None,
+) -> Message:
     at = clock.now() - timedelta(minutes=minutes_ago)
     return Message.objects.create(
         chat=chat,
         channel=chat.channel,
         direction=direction,
         text=text,
+        author=author,
         status=None if direction == Direction.IN else "sent",
         created_at=at,
     )
@@ -210,7 +218,7 @@ def test_a_message_through_the_service_shows_in_the_fragment_and_moves_the_seq(
 def test_each_chat_shows_its_latest_message(client_as, make_chat, alice: User, sam: User):
     chat = make_chat("+27820000001", name="Carol Customer", agent=alice)
     says(chat, "An older question", minutes_ago=5)
-    says(chat, "Yes, it left this morning.", direction=Direction.OUT, minutes_ago=1)
+    says(chat, "Yes, it left this morning.", direction=Direction.OUT, minutes_ago=1, author=alice)
     quiet = make_chat("+27820000002", name="No Words Yet", agent=alice)
     agent_html = client_as(alice).get("/agent/lists/").content.decode()
     assert "You:</span> Yes, it left this morning." in agent_html

@@ -89,7 +89,7 @@ def test_tickets_split_into_unassigned_assigned_and_closed(
     assert "Alices Ticket" in html and "Nobody Yet" not in html
     assert ">Assign</button>" in html and ">Close</button>" in html
     html = client.get("/supervisor/lists/?tab=tickets&state=closed").content.decode()
-    assert "Done Ticket" in html and ">Open</button>" in html
+    assert "Done Ticket" in html and ">Reopen</button>" in html
 
 
 def test_the_agent_summary_shows_load_presence_and_today(

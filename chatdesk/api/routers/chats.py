@@ -17,7 +17,7 @@ from chatdesk.chats.queries import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, ChatView, T
 from chatdesk.chats.services.notifications import mark_chat_read
 from chatdesk.chats.services.outbound import Reply
 from chatdesk.flows import bulk, lifecycle, transfers
-from chatdesk.flows.outbound import send_message
+from chatdesk.flows.outbound import retry_message, send_message
 
 router = Router(tags=["chats"])
 
@@ -308,6 +308,16 @@ def post_message(request: HttpRequest, chat_id: int, payload: MessageIn) -> Stat
         by=acting_user(request),
     )
     return Status(201, message)
+
+
+@router.post(
+    "/{chat_id}/messages/{message_id}/retry",
+    response={200: MessageOut, **errors(401, 403, 404, 409)},
+)
+def retry_failed_message(request: HttpRequest, chat_id: int, message_id: int) -> Message:
+    """Send a failed message again: the same message goes back to ``queued`` (its attempts
+    kept). Only a failed message may be retried: a second retry is a 409."""
+    return retry_message(chat_id=chat_id, message_id=message_id, by=acting_user(request))
 
 
 class AssignIn(Schema):

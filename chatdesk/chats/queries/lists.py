@@ -3,8 +3,8 @@ and the read that pairs a list with the newest live-event seq."""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, NullIf
 
 from chatdesk.chats.models import Chat, Direction, Message
 from chatdesk.realtime.models import LiveEvent
@@ -34,6 +34,12 @@ def with_unread(chats: QuerySet[Chat]) -> QuerySet[Chat]:
 # A list shows each chat's latest message. Customer text: the templates autoescape it.
 _LATEST_MESSAGE = Message.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
 
+# Who wrote it, for the preview's "You:" or name (User.name: the display name, else the
+# username); empty for the contact's messages and the desk's automatic replies.
+_LATEST_AUTHOR_NAME = _LATEST_MESSAGE.annotate(
+    author_name=Coalesce(NullIf(F("author__display_name"), Value("")), F("author__username"))
+).values("author_name")[:1]
+
 # The newest seq, read inside the list's own query: one snapshot, so the list cannot be
 # older than the seq, and the page costs no extra query.
 _NEWEST_SEQ = Subquery(
@@ -53,7 +59,8 @@ def newest_seq() -> int:
 
 
 def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Chat], int]:
-    """The chats, each with ``last_text`` and ``last_direction``, and the newest live-event
+    """The chats, each with ``last_text``, ``last_direction``, ``last_author_id`` and
+    ``last_author_name`` (of their latest message), and the newest live-event
     seq as of that read. Read the lists a page shows first: whatever is read after them is
     at least as new as the seq.
 
@@ -67,6 +74,8 @@ def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Ch
     annotated: QuerySet[Chat] = chats.annotate(
         last_text=Subquery(_LATEST_MESSAGE.values("text")[:1]),
         last_direction=Subquery(_LATEST_MESSAGE.values("direction")[:1]),
+        last_author_id=Subquery(_LATEST_MESSAGE.values("author_id")[:1]),
+        last_author_name=Subquery(_LATEST_AUTHOR_NAME),
         live_seq=_NEWEST_SEQ,
     )
     if limit is not None:

@@ -24,7 +24,7 @@ from chatdesk.chats.models import (
 from chatdesk.chats.services import timeline
 from chatdesk.chats.window import CLOSED_WINDOW_REASON, contact_window
 from chatdesk.core import clock
-from chatdesk.core.errors import BadInput, Conflict
+from chatdesk.core.errors import BadInput, Conflict, NotFound
 from chatdesk.providers.delivery import OPTED_OUT_REASON
 from chatdesk.providers.models import Template, TemplateStatus
 from chatdesk.realtime import log as live_events
@@ -78,6 +78,45 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
         message.save()
         _note_reply(chat, by, message)
         live_events.message_event(LiveEventType.MESSAGE_CREATED, message)
+    return message
+
+
+def retry_message(*, chat_id: int, message_id: int, by: User) -> Message:
+    """Queue a failed message of a chat again: the same row, its attempts kept (the outbound
+    flow delivers it after commit). Only a failed message may be retried, so a second click
+    finds it queued and is refused: it is never sent twice."""
+    with transaction.atomic():
+        chat = access.chat_for(by, chat_id, for_update=True)
+        access.check_may_send(by, chat)
+        message = (
+            Message.objects.select_for_update()
+            .filter(pk=message_id, chat=chat, direction=Direction.OUT)
+            .first()
+        )
+        if message is None:
+            raise NotFound(f"This chat has no message of the desk with the id {message_id}.")
+        if message.status != DeliveryStatus.FAILED:
+            raise Conflict(
+                f"Only a failed message can be sent again; this one is {message.status}."
+            )
+        _check_not_opted_out(chat)
+        if message.content_type != ContentType.TEMPLATE:
+            window = contact_window(chat)
+            if window.applies and not window.is_open:
+                raise Conflict(CLOSED_WINDOW_REASON)
+        # A failure the provider reported after accepting the message leaves its id; the
+        # new send gets a new one.
+        Message.objects.filter(pk=message.pk).update(
+            status=DeliveryStatus.QUEUED,
+            failed_at=None,
+            error_code="",
+            error_reason="",
+            next_attempt_at=None,
+            in_flight_since=None,
+            provider_message_id=None,
+        )
+        message.refresh_from_db()
+        live_events.message_event(LiveEventType.MESSAGE_STATUS, message)
     return message
 
 

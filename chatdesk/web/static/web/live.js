@@ -18,6 +18,10 @@
 // The page renders the newest seq into <body data-live-seq>. The first connection asks for
 // every event after it (?since=N), each reconnection for every event after the last one
 // received, so nothing that happens after the page was read is missed.
+//
+// While the connection is lost a banner says so ("Live updates lost — reconnecting…"), and
+// says "Live updates are back" for a few seconds once it returns; when the session has
+// ended it says so, with a way to sign in again and come back to this page.
 (function () {
   "use strict";
   var PING_EVERY_MS = 20000;
@@ -25,6 +29,10 @@
   var FIRST_DELAY_MS = 1000;
   var MAX_DELAY_MS = 30000;
   var CLOSE_UNAUTHENTICATED = 4401;
+  var BACK_SHOWN_MS = 4000;
+  var LOST = "Live updates lost \u2014 reconnecting\u2026";
+  var BACK = "Live updates are back";
+  var ENDED = "Your session has ended: live updates stopped. ";
   var FAMILIES = {
     chat: "chat",
     message: "chat",
@@ -51,6 +59,53 @@
   var connectedBefore = false;
   var listsTimer = null;
   var listsFiredAt = 0;
+
+  // One banner for the connection's state, made here (role=status: read out politely).
+  var banner = null;
+  var backTimer = null;
+  var lost = false;
+
+  function showBanner(text, kind) {
+    if (banner === null) {
+      banner = document.createElement("div");
+      banner.className = "live-banner";
+      banner.setAttribute("role", "status");
+      banner.setAttribute("aria-live", "polite");
+      banner.setAttribute("data-live-banner", "");
+      document.body.appendChild(banner);
+    }
+    window.clearTimeout(backTimer);
+    banner.textContent = text;
+    banner.classList.toggle("is-back", kind === "back");
+    banner.hidden = false;
+    return banner;
+  }
+
+  function connectionLost() {
+    if (!lost) {
+      lost = true;
+      showBanner(LOST, "lost");
+    }
+  }
+
+  function connectionBack() {
+    if (!lost) {
+      return;
+    }
+    lost = false;
+    showBanner(BACK, "back");
+    backTimer = window.setTimeout(function () {
+      banner.hidden = true;
+    }, BACK_SHOWN_MS);
+  }
+
+  function sessionEnded() {
+    var here = window.location.pathname + window.location.search;
+    var link = document.createElement("a");
+    link.href = document.body.getAttribute("data-login-url") + "?next=" + encodeURIComponent(here);
+    link.textContent = "Sign in again";
+    showBanner(ENDED, "lost").appendChild(link);
+  }
 
   function fire(name, detail) {
     document.body.dispatchEvent(new CustomEvent(name, { detail: detail || null }));
@@ -118,6 +173,7 @@
     current.onopen = function () {
       delay = FIRST_DELAY_MS;
       document.documentElement.setAttribute("data-live", "on");
+      connectionBack();
       pinger = window.setInterval(function () {
         if (current.readyState === WebSocket.OPEN) {
           current.send(JSON.stringify({ type: "ping" }));
@@ -151,8 +207,10 @@
     document.documentElement.setAttribute("data-live", "off");
     if (code === CLOSE_UNAUTHENTICATED) {
       stopped = true;
+      sessionEnded();
       return;
     }
+    connectionLost();
     retry = window.setTimeout(connect, delay);
     delay = Math.min(delay * 2, MAX_DELAY_MS);
   }
