@@ -35,7 +35,9 @@ def check_connection(
     missing = [config_label(key) for key in missing_secrets(channel)]
     if missing:
         return ConnectionCheck(
-            False, f"Set the channel's {_and(missing)} first: the provider needs them."
+            False,
+            f"Set the channel's {_and(missing)} first: the provider needs "
+            f"{'them' if len(missing) > 1 else 'it'}.",
         )
     try:
         sentence = sender_for(channel).check_connection(client or provider_client())

@@ -220,9 +220,13 @@ class DeskUserAdmin(WritesThroughServices, UserAdmin):
         unlocked = account_services.unlock_sign_in(user=user, by=acting_user(request))
         if unlocked:
             self.log_change(request, user, "Unlocked signing in.")
-            self.message_user(request, f"{user.username} can sign in again.", messages.SUCCESS)
+            self.message_user(
+                request, f"{user} ({user.username}) can sign in again.", messages.SUCCESS
+            )
         else:
-            self.message_user(request, f"{user.username} was not locked out.", messages.INFO)
+            self.message_user(
+                request, f"{user} ({user.username}) was not locked out.", messages.INFO
+            )
         return HttpResponseRedirect(reverse("setup:accounts_user_change", args=[user.pk]))
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
