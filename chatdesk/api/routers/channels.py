@@ -167,7 +167,8 @@ class ConnectionCheckOut(Schema):
 
 
 @router.post(
-    "/{channel_id}/connection-test", response={200: ConnectionCheckOut, **errors(401, 403, 404)}
+    "/{channel_id}/connection-test",
+    response={200: ConnectionCheckOut, **errors(400, 401, 403, 404)},
 )
 def check_channel_connection(request: HttpRequest, channel_id: int) -> dict[str, Any]:
     """The provider's cheapest authenticated read with the stored settings; writes nothing."""
