@@ -6,6 +6,8 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from axes.models import AccessAttempt
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -198,3 +200,31 @@ def agent_summary(agent_id: int) -> AgentSummary | None:
         first_responses_today=len(waits),
         average_first_response=average,
     )
+
+
+@dataclass(frozen=True)
+class SignInLockout:
+    """Sign-in by this username from ``address`` is refused until ``until`` (django-axes:
+    too many failed attempts)."""
+
+    address: str
+    failures: int
+    until: datetime
+
+
+def sign_in_lockouts(user: User) -> list[SignInLockout]:
+    """The addresses this user's username is locked out from now, soonest end first."""
+    since = clock.now() - settings.AXES_COOLOFF_TIME
+    rows = AccessAttempt.objects.filter(
+        username__iexact=user.username,
+        failures_since_start__gte=settings.AXES_FAILURE_LIMIT,
+        attempt_time__gte=since,
+    ).order_by("attempt_time", "pk")
+    return [
+        SignInLockout(
+            address=row.ip_address or "an unknown address",
+            failures=row.failures_since_start,
+            until=row.attempt_time + settings.AXES_COOLOFF_TIME,
+        )
+        for row in rows
+    ]

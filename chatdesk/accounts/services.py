@@ -7,11 +7,13 @@ this module until accounts/services/ is split by topic.)"""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -36,6 +38,8 @@ from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.realtime import log as live_events
 from chatdesk.routing.models import Department
+
+log = logging.getLogger(__name__)
 
 TOKEN_PREFIX = "cd_"
 INSTANCE_MAX_LENGTH = 100  # Connection.instance
@@ -471,3 +475,15 @@ def issue_api_token(*, user: User, name: str = "") -> str:
         created_at=clock.now(),
     )
     return token
+
+
+def unlock_sign_in(*, user: User, by: User) -> int:
+    """Let a locked-out user sign in again at once: their failed attempts (from every
+    address) are forgotten. Returns how many addresses were locked out; the unlock is
+    logged with who did it (the set-up pages also keep it in the user's history)."""
+    require_admin(by)
+    with transaction.atomic():
+        locked = len(queries.sign_in_lockouts(user))
+        AccessAttempt.objects.filter(username__iexact=user.username).delete()
+    log.info("sign-in unlocked for user %s by %s (%d lockouts)", user.pk, by.pk, locked)
+    return locked

@@ -188,6 +188,26 @@ def post(client: httpx.Client, provider: str, url: str, **kwargs: Any) -> httpx.
         ) from exc
 
 
+class ConnectionFailed(Exception):
+    """A connection test failed; ``reason`` says why in our words, with the provider's."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def get(client: httpx.Client, provider: str, url: str, **kwargs: Any) -> httpx.Response:
+    """GET from a provider for a connection test; no answer is a ConnectionFailed."""
+    try:
+        return client.get(url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise ConnectionFailed(f"{provider} did not answer in time at {url}.") from exc
+    except httpx.TransportError as exc:
+        raise ConnectionFailed(
+            f"Could not reach {provider} at {url} ({exc.__class__.__name__}): check the URL."
+        ) from exc
+
+
 def retry_after(response: httpx.Response) -> float | None:
     """The Retry-After header in seconds (the date form is ignored), or None."""
     value = response.headers.get("Retry-After")

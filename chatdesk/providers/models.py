@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 
 
 class ChannelKind(models.TextChoices):
@@ -99,6 +100,8 @@ class Channel(models.Model):
                 condition=Q(send_rate__gte=MIN_SEND_RATE, send_rate__lte=MAX_SEND_RATE),
                 name="channel_send_rate_in_range",
             ),
+            # "Support" and "support" are one name: a person tells channels apart by it.
+            models.UniqueConstraint(Lower("name"), name="channel_name_unique_ignoring_case"),
         ]
 
     def __str__(self) -> str:

@@ -59,6 +59,32 @@ WEBHOOK_PATHS: Mapping[str, str] = {
 }
 
 
+# What each config key is called on a page and in a refusal.
+CONFIG_LABELS: Mapping[str, str] = {
+    "phone_number_id": "phone number ID",
+    "waba_id": "WhatsApp Business account ID",
+    "graph_api_url": "Graph API URL",
+    "access_token": "access token",
+    "app_secret": "app secret",
+    "verify_token": "verify token",
+    "account_sid": "account SID",
+    "auth_token": "auth token",
+    "from_number": "from number",
+    "api_url": "API URL",
+}
+
+
+def config_label(key: str) -> str:
+    return CONFIG_LABELS.get(key, key)
+
+
+def missing_secrets(channel: Channel) -> list[str]:
+    """The secrets the channel's kind needs that it does not have (names, never values)."""
+    spec = config_spec(channel.kind)
+    stored = channel.secrets if isinstance(channel.secrets, dict) else {}
+    return [key for key in spec.required if key in spec.secrets and not stored.get(key)]
+
+
 def config_spec(kind: str) -> ConfigSpec:
     return CONFIG_SPECS.get(kind, ConfigSpec())
 

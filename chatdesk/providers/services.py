@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
 from chatdesk.accounts.models import User
 from chatdesk.core.errors import BadInput, Conflict
@@ -31,7 +32,12 @@ from chatdesk.providers.models import (
     TemplateStatus,
     default_send_rate,
 )
-from chatdesk.providers.queries import SANDBOX_WINDOW_MODES, config_spec, public_config
+from chatdesk.providers.queries import (
+    SANDBOX_WINDOW_MODES,
+    config_label,
+    config_spec,
+    public_config,
+)
 from chatdesk.routing.models import Department
 
 MAX_REPLY_LENGTH = 4096
@@ -42,6 +48,8 @@ TEMPLATE_NAME = re.compile(r"[a-z0-9_]+")
 TEMPLATE_LANGUAGE = re.compile(r"[a-z]{2,3}(_[A-Za-z]{2,4})?")
 BRACES = re.compile(r"\{\{(.*?)\}\}")
 NUMBER = re.compile(r"\s*([0-9]+)\s*")
+META_ID_KEYS = frozenset({"phone_number_id", "waba_id"})
+META_ID = re.compile(r"[0-9]{1,32}")
 
 
 class Keep(Enum):
@@ -111,6 +119,26 @@ def _check_send_rate(rate: int) -> int:
     return rate
 
 
+def _refuse_duplicate_channel(name: str, *, besides: int | None = None) -> None:
+    """Names are told apart ignoring case, as the index on Lower(name) does."""
+    twins = Channel.objects.annotate(lowered=Lower("name")).filter(lowered=name.lower())
+    if besides is not None:
+        twins = twins.exclude(pk=besides)
+    if twins.exists():
+        raise Conflict(f"A channel named {name!r} already exists; give this one another name.")
+
+
+def _save_channel(channel: Channel) -> None:
+    _refuse_duplicate_channel(channel.name, besides=channel.pk)
+    try:
+        with transaction.atomic():
+            channel.save()
+    except IntegrityError as exc:  # the same name taken at the same moment
+        raise Conflict(
+            f"A channel named {channel.name!r} already exists; give this one another name."
+        ) from exc
+
+
 def _department(department_id: int | None) -> Department | None:
     if department_id is None:
         return None
@@ -140,6 +168,29 @@ def _check_e164(key: str, value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _check_meta_id(key: str, value: str) -> str:
+    if not META_ID.fullmatch(value):
+        raise BadInput(
+            f"The {config_label(key)} (config.{key}) is Meta's id for it, digits only, such "
+            f"as 106540352242922; got {value!r}. Copy it from Meta's app dashboard "
+            "(WhatsApp → API Setup); it is not the phone number itself."
+        )
+    return value
+
+
+def _require_secrets_if_active(kind: str, secrets: Mapping[str, str], *, active: bool) -> None:
+    """A channel may be saved without its secrets, but only inactive: an active one
+    without them would refuse every webhook and fail every send."""
+    spec = config_spec(kind)
+    missing = [key for key in spec.required if key in spec.secrets and not secrets.get(key)]
+    if active and missing:
+        labels = [config_label(key) for key in missing]
+        raise BadInput(
+            f"{_a(kind, start=True)} channel cannot be active without its {_and(labels)}: "
+            f"set {'them' if len(missing) > 1 else 'it'}, or save the channel inactive."
+        )
+
+
 def _checked_config(
     kind: str, given: Mapping[str, object], current: Mapping[str, str] | None = None
 ) -> tuple[dict[str, str], dict[str, str]]:
@@ -167,7 +218,7 @@ def _checked_config(
         merged[key] = value.strip()
     for key, default in spec.defaults.items():
         merged.setdefault(key, default)
-    missing = [key for key in spec.required if not merged.get(key)]
+    missing = [key for key in spec.required if key not in spec.secrets and not merged.get(key)]
     if missing:
         raise BadInput(f"{a_kind} channel's config needs {_and(missing)}.")
     for key in URL_KEYS & merged.keys():
@@ -180,6 +231,8 @@ def _checked_config(
             "config.contact_window can only be 'whatsapp' (keep WhatsApp's 24-hour contact "
             f"window) or empty (no window); got {window!r}."
         )
+    for key in META_ID_KEYS & merged.keys():
+        merged[key] = _check_meta_id(key, merged[key])
     config = {k: v for k, v in merged.items() if k not in spec.secrets}
     secrets = {k: v for k, v in merged.items() if k in spec.secrets}
     return config, secrets
@@ -225,9 +278,10 @@ def create_channel(
         is_active=is_active,
     )
     channel.config, channel.secrets = _checked_config(kind, config or {})
+    _require_secrets_if_active(kind, channel.secrets, active=is_active)
     with transaction.atomic():
         channel.department = _department(department_id)
-        channel.save()
+        _save_channel(channel)
     return channel
 
 
@@ -302,7 +356,12 @@ def update_channel(*, channel: Channel, changes: ChannelChanges, by: User | None
             locked.is_active = changes.is_active
         if send_rate is not None:
             locked.send_rate = send_rate
-        locked.save()
+        if changes.is_active or changes.config is not None:
+            # Made active, or its secrets changed: it must have them all (a change of
+            # name alone leaves an older channel as it is; the set-up pages warn of it).
+            stored_secrets = locked.secrets if isinstance(locked.secrets, dict) else {}
+            _require_secrets_if_active(locked.kind, stored_secrets, active=locked.is_active)
+        _save_channel(locked)
     return locked
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 
 class Department(models.Model):
@@ -14,6 +14,9 @@ class Department(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="department_name_unique_ignoring_case"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -13,14 +13,19 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db.models import Count, QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
 
+from chatdesk.accounts import queries as account_queries
 from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import ApiToken, Connection, User
 from chatdesk.chats.models import (
@@ -40,7 +45,7 @@ from chatdesk.web.admin_channels import ChannelAdmin, TemplateAdmin
 from chatdesk.web.admin_hours import BusinessHoursAdmin
 from chatdesk.web.admin_site import setup_site
 from chatdesk.web.admin_writes import WritesThroughServices, acting_user
-from chatdesk.web.forms import DeskUserChangeForm, DeskUserCreationForm
+from chatdesk.web.forms import DepartmentAdminForm, DeskUserChangeForm, DeskUserCreationForm
 
 # What the user form may change, as the service names it (the rest: departments,
 # presence and the password, below).
@@ -62,6 +67,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class Internal(ReadOnlyAdmin):
+    """The desk's own bookkeeping (live connections, a chat's messages, comments, timeline
+    and notifications): kept off the set-up home, still open from the chat it belongs to
+    and by its address."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -126,7 +140,9 @@ class DeskUserAdmin(WritesThroughServices, UserAdmin):
     search_fields = ("username", "display_name", "first_name", "last_name", "email")
     ordering = ("username",)
     filter_horizontal = ("departments",)
+    change_form_template = "admin/accounts/user/change_form.html"
     readonly_fields = (
+        "sign_in_lockout",
         "last_login",
         "date_joined",
         "presence_changed_at",
@@ -142,6 +158,7 @@ class DeskUserAdmin(WritesThroughServices, UserAdmin):
             {
                 "fields": (
                     "is_active",
+                    "sign_in_lockout",
                     "last_login",
                     "date_joined",
                     "presence_changed_at",
@@ -164,6 +181,53 @@ class DeskUserAdmin(WritesThroughServices, UserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("departments")
+
+    @admin.display(description="Signing in")
+    def sign_in_lockout(self, obj: User | None) -> str:
+        lockouts = account_queries.sign_in_lockouts(obj) if obj is not None and obj.pk else []
+        if not lockouts:
+            return "Not locked out."
+        return " ".join(
+            f"Locked out from {lockout.address} after {lockout.failures} failed sign-ins, "
+            f"until {timezone.localtime(lockout.until):%H:%M %Z} (or until unlocked)."
+            for lockout in lockouts
+        )
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> Any:
+        context["locked_out"] = bool(
+            obj is not None and obj.pk and account_queries.sign_in_lockouts(obj)
+        )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        unlock = self.admin_site.admin_view(require_POST(self.unlock_view))
+        return [
+            path("<int:object_id>/unlock/", unlock, name="accounts_user_unlock"),
+            *super().get_urls(),
+        ]
+
+    def unlock_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
+        """POST only: the user may sign in again at once; kept in the user's history."""
+        user = get_object_or_404(User, pk=object_id)
+        unlocked = account_services.unlock_sign_in(user=user, by=acting_user(request))
+        if unlocked:
+            self.log_change(request, user, "Unlocked signing in.")
+            self.message_user(
+                request, f"{user} ({user.username}) can sign in again.", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request, f"{user} ({user.username}) was not locked out.", messages.INFO
+            )
+        return HttpResponseRedirect(reverse("setup:accounts_user_change", args=[user.pk]))
 
     def user_change_password(self, request: HttpRequest, id: str, form_url: str = "") -> Any:
         token = _password_changed_by.set(acting_user(request))
@@ -208,6 +272,7 @@ class DeskUserAdmin(WritesThroughServices, UserAdmin):
 
 @admin.register(Department, site=setup_site)
 class DepartmentAdmin(WritesThroughServices):
+    form = DepartmentAdminForm
     list_display = ("name", "description", "member_count", "created_at")
     search_fields = ("name", "description")
     list_filter = ("created_at",)
@@ -304,7 +369,7 @@ class ChatAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Message, site=setup_site)
-class MessageAdmin(ReadOnlyAdmin):
+class MessageAdmin(Internal):
     list_display = ("id", "chat", "direction", "content_type", "status", "summary", "created_at")
     list_filter = ("direction", "status", "content_type", "channel")
     search_fields = ("text", "provider_message_id", "chat__contact__phone")
@@ -316,7 +381,7 @@ class MessageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Comment, site=setup_site)
-class CommentAdmin(ReadOnlyAdmin):
+class CommentAdmin(Internal):
     list_display = ("id", "chat", "author", "summary", "created_at")
     list_filter = ("author",)
     search_fields = ("body", "author__username")
@@ -328,7 +393,7 @@ class CommentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ChatEvent, site=setup_site)
-class ChatEventAdmin(ReadOnlyAdmin):
+class ChatEventAdmin(Internal):
     list_display = ("chat", "kind", "actor", "created_at")
     list_filter = ("kind",)
     search_fields = ("chat__contact__phone", "actor__username")
@@ -336,7 +401,7 @@ class ChatEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Notification, site=setup_site)
-class NotificationAdmin(ReadOnlyAdmin):
+class NotificationAdmin(Internal):
     list_display = ("recipient", "kind", "chat", "read_at", "created_at")
     list_filter = ("kind", ("read_at", admin.EmptyFieldListFilter))
     search_fields = ("recipient__username",)
@@ -347,7 +412,7 @@ class NotificationAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Connection, site=setup_site)
-class ConnectionAdmin(ReadOnlyAdmin):
+class ConnectionAdmin(Internal):
     list_display = ("user", "instance", "opened_at", "last_seen_at")
     list_filter = ("instance",)
     search_fields = ("user__username", "channel_name")

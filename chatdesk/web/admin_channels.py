@@ -9,16 +9,20 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.forms import ModelForm
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_POST
 
 from chatdesk.core.errors import DeskError
 from chatdesk.providers import services as provider_services
-from chatdesk.providers.models import Channel, Template
-from chatdesk.providers.queries import webhook_url
+from chatdesk.providers.connection import check_connection
+from chatdesk.providers.models import Channel, ChannelKind, Template
+from chatdesk.providers.queries import config_label, missing_secrets, webhook_url
 from chatdesk.providers.template_sync import sync_templates
 from chatdesk.web.admin_writes import WritesThroughServices, acting_user
-from chatdesk.web.forms import CHANNEL_SECRETS, ChannelAdminForm
+from chatdesk.web.forms import ChannelAdminForm, channel_fields_of
 
 _request_base: ContextVar[str] = ContextVar("request_base", default="")
 
@@ -36,42 +40,99 @@ class ChannelAdmin(WritesThroughServices):
     search_fields = ("name",)
     list_select_related = ("department",)
     readonly_fields = ("webhook_to_paste",)
-    fieldsets = (
-        (None, {"fields": ("kind", "name", "department", "is_active")}),
-        (
-            "Webhook",
-            {
-                "fields": ("webhook_to_paste",),
-                "description": (
-                    "Paste this URL into Meta's app dashboard (WhatsApp → Configuration → "
-                    "Callback URL, with the verify token below) or into Twilio's number "
-                    "settings (A message comes in → Webhook, HTTP POST)."
-                ),
-            },
-        ),
-        (
-            "Automatic replies",
-            {
-                "fields": (
-                    "out_of_hours_reply",
-                    "nobody_available_reply",
-                    "queue_reply",
-                    "end_keyword",
+    change_form_template = "admin/providers/channel/change_form.html"
+
+    class Media:
+        js = ("web/setup_channel.js",)
+
+    def get_fieldsets(self, request: HttpRequest, obj: Channel | None = None) -> Any:
+        """The settings and secrets of the channel's kind, by name; on the add page every
+        kind's, each shown only while its kind is chosen (``setup_channel.js``)."""
+        kinds = [obj.kind] if obj is not None and obj.pk else list(ChannelKind.values)
+        provider: list[Any] = []
+        for kind in kinds:
+            settings, secrets = channel_fields_of(kind)
+            if not settings and not secrets:
+                continue
+            label = ChannelKind(kind).label
+            provider.append(
+                (
+                    f"{label} settings",
+                    {"fields": tuple(settings), "classes": ("channel-kind", f"kind-{kind}")},
                 )
-            },
-        ),
-        ("Provider settings", {"fields": ("config", "send_rate")}),
-        (
-            "Secrets",
-            {
-                "fields": tuple(CHANNEL_SECRETS),
-                "description": (
-                    "Secrets are write-only: they are never shown again. Leave a field blank "
-                    "to keep the stored value; type a new one to replace it."
-                ),
-            },
-        ),
-    )
+            )
+            if not secrets:
+                continue
+            provider.append(
+                (
+                    f"{label} secrets",
+                    {
+                        "fields": tuple(secrets),
+                        "classes": ("channel-kind", f"kind-{kind}"),
+                        "description": (
+                            "Write-only: never shown again, only whether each is set. Leave "
+                            "a field blank to keep the stored value; type a new one to "
+                            "replace it."
+                        ),
+                    },
+                )
+            )
+        return (
+            (None, {"fields": ("kind", "name", "department", "is_active")}),
+            *provider,
+            (
+                "Webhook",
+                {
+                    "fields": ("webhook_to_paste",),
+                    "description": (
+                        "Paste this URL into Meta's app dashboard (WhatsApp → Configuration → "
+                        "Callback URL, with the verify token) or into Twilio's number "
+                        "settings (A message comes in → Webhook, HTTP POST)."
+                    ),
+                },
+            ),
+            (
+                "Automatic replies",
+                {
+                    "fields": (
+                        "out_of_hours_reply",
+                        "nobody_available_reply",
+                        "queue_reply",
+                        "end_keyword",
+                    )
+                },
+            ),
+            ("Sending", {"fields": ("send_rate",)}),
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A channel's kind never changes (the service refuses it): add a new channel.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*fields, "kind") if obj is not None and obj.pk else fields
+
+    def get_urls(self) -> list[URLPattern]:
+        test = self.admin_site.admin_view(require_POST(self.test_connection_view))
+        return [
+            path("<int:object_id>/test-connection/", test, name="providers_channel_test"),
+            *super().get_urls(),
+        ]
+
+    def test_connection_view(self, request: HttpRequest, object_id: int) -> HttpResponseBase:
+        """POST only: the provider's cheapest authenticated read, the answer as a message."""
+        channel = get_object_or_404(Channel, pk=object_id)
+        self._report_connection(request, channel)
+        return HttpResponseRedirect(reverse("setup:providers_channel_change", args=[channel.pk]))
+
+    def _report_connection(self, request: HttpRequest, channel: Channel) -> None:
+        result = check_connection(channel=channel, by=acting_user(request))
+        if result.ok:
+            self.message_user(
+                request, f"{channel.name}: connection works. {result.sentence}", messages.SUCCESS
+            )
+        else:
+            self.message_user(
+                request, f"{channel.name}: connection failed. {result.sentence}", messages.ERROR
+            )
 
     def changeform_view(
         self,
@@ -122,7 +183,6 @@ class ChannelAdmin(WritesThroughServices):
             saved = provider_services.update_channel(
                 channel=stored,
                 changes=provider_services.ChannelChanges(
-                    kind=data["kind"],
                     name=data["name"],
                     department_id=department.pk if department is not None else None,
                     out_of_hours_reply=data.get("out_of_hours_reply", ""),
@@ -147,14 +207,17 @@ class ChannelAdmin(WritesThroughServices):
     @admin.display(description="Secrets")
     def secrets_state(self, obj: Channel) -> str:
         """Which secrets the kind needs are missing: names only, never values."""
-        stored = obj.secrets if isinstance(obj.secrets, dict) else {}
-        needed = [name for name, (kind, _) in CHANNEL_SECRETS.items() if kind == obj.kind]
-        missing = [CHANNEL_SECRETS[name][1].lower() for name in needed if not stored.get(name)]
-        if not needed:
+        if not channel_fields_of(obj.kind)[1]:
             return "none needed"
+        missing = [config_label(name) for name in missing_secrets(obj)]
         return "missing " + ", ".join(missing) if missing else "all set"
 
-    actions = ["sync_templates_from_meta"]
+    actions = ["test_connections", "sync_templates_from_meta"]
+
+    @admin.action(description="Test the connection to the provider")
+    def test_connections(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:
+        for channel in queryset:
+            self._report_connection(request, channel)
 
     @admin.action(description="Sync WhatsApp templates from Meta")
     def sync_templates_from_meta(self, request: HttpRequest, queryset: QuerySet[Channel]) -> None:

@@ -3,7 +3,9 @@ exceptions, written whole by ``routing.services.set_business_hours`` as the API 
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
+from zoneinfo import available_timezones
 
 from django import forms
 from django.contrib import admin
@@ -52,6 +54,48 @@ class DatedExceptionForm(_ServiceChecksRows):
         fields = ("date", "closed", "start", "end")
 
 
+@cache
+def zone_choices() -> list[tuple[str, Any]]:
+    """Every zone this server knows, grouped by region ("Africa", "America", …) with
+    the city as the label; UTC first. The select's type-ahead finds one by its city."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for name in sorted(available_timezones()):
+        region, _, city = name.partition("/")
+        if not city or region in {"Etc", "SystemV", "US", "Canada", "Brazil", "Mexico", "Chile"}:
+            region, city = "Other", name
+        groups.setdefault(region, []).append((name, city.replace("_", " ")))
+    return [("UTC", "UTC"), *((region, zones) for region, zones in sorted(groups.items()))]
+
+
+class TimeZoneSelect(forms.Select):
+    """A select of the server's zones; a stored name it does not know (written before
+    names were checked) stays selected, marked, so saving it again is refused with the
+    service's sentence rather than silently changed to the first zone."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs, choices=zone_choices())
+
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> Any:
+        known = value in available_timezones() or value in ("UTC", None, "")
+        if not known:
+            self.choices = [(value, f"{value} (not a time zone this server knows)"), *self.choices]
+        return super().get_context(name, value, attrs)
+
+
+class BusinessHoursForm(forms.ModelForm):
+    # Not a ChoiceField: the service checks the name, with the API's sentence.
+    timezone = forms.CharField(
+        label="Time zone",
+        max_length=64,
+        widget=TimeZoneSelect(),
+        help_text="The wall clock the hours below are in (daylight saving included).",
+    )
+
+    class Meta:
+        model = BusinessHours
+        fields = ("department", "timezone")
+
+
 class WeeklyIntervalInline(admin.TabularInline):
     model = WeeklyInterval
     form = WeeklyIntervalForm
@@ -79,6 +123,7 @@ def _kept(formset: Any) -> list[dict[str, Any]]:
 
 
 class BusinessHoursAdmin(WritesThroughServices):
+    form = BusinessHoursForm
     list_display = ("__str__", "department", "timezone", "interval_count", "updated_at")
     list_filter = ("timezone", "department")
     search_fields = ("department__name", "timezone")

@@ -115,7 +115,8 @@ def locked_out(
     minutes = round(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
     sentence = (
         f"Too many failed sign-ins for this username from your address. Wait {minutes} "
-        "minutes and try again, or ask your desk admin to unlock the account."
+        "minutes and try again, or ask a desk admin to unlock the account: on the set-up "
+        "pages, Users → your username → Unlock sign-in."
     )
     username = request.POST.get("username", "") if request.method == "POST" else ""
     form = AuthenticationForm(request, initial={"username": username})

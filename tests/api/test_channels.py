@@ -171,7 +171,8 @@ def test_missing_config_keys_are_named(api_as, ada):
 
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "A WhatsApp channel's config needs app_secret and verify_token."
+        "detail": "A WhatsApp channel cannot be active without its app secret and verify "
+        "token: set them, or save the channel inactive."
     }
     assert_no_secret(response)
     assert not Channel.objects.exists()
@@ -427,7 +428,10 @@ def test_patch_that_drops_a_required_secret_changes_nothing(api_as, ada):
     )
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "A WhatsApp channel's config needs app_secret."}
+    assert response.json() == {
+        "detail": "A WhatsApp channel cannot be active without its app secret: set it, or "
+        "save the channel inactive."
+    }
     channel = Channel.objects.get(pk=whatsapp)
     assert channel.name == "WhatsApp Sales"
     assert channel.secrets["app_secret"] == APP_SECRET

@@ -319,6 +319,25 @@ def setup_rows() -> list[Row]:
             "setup/chats/",
         ),
         R("GET", "setup/(?P<url>.*)$", "login 403 403 403 404", "setup/nothing-here/"),
+        # Actions on one row: POST only, back to the row's page.
+        R(
+            "POST",
+            "setup/accounts/user/<int:object_id>/unlock/",
+            "login 403 403 403 302",
+            "setup/accounts/user/{user}/unlock/",
+        ),
+        R(
+            "GET",
+            "setup/accounts/user/<int:object_id>/unlock/",
+            "login 403 403 403 405",
+            "setup/accounts/user/{user}/unlock/",
+        ),
+        R(
+            "POST",
+            "setup/providers/channel/<int:object_id>/test-connection/",
+            "login 403 403 403 302",
+            "setup/providers/channel/{channel}/test-connection/",
+        ),
     ]
     nobody = "login 403 403 403 403"
     for model, (add, delete) in SETUP_MODELS.items():
@@ -370,6 +389,12 @@ API: list[Row] = [
         "login 403 403 403 ok",
         "/channels/{channel}",
         {"name": "Renamed"},
+    ),
+    R(
+        "POST",
+        "/channels/{channel_id}/connection-test",
+        "login 403 403 403 ok",
+        "/channels/{channel}/connection-test",
     ),
     R("GET", "/business-hours", "login ok ok ok ok"),
     R("PUT", "/business-hours", "login 403 403 403 ok", data=HOURS),

@@ -366,6 +366,7 @@ class FakeProvider:
 
 _GRAPH_MESSAGES = re.compile(r"^/(v\d+\.\d+)/([^/]+)/messages$")
 _GRAPH_TEMPLATES = re.compile(r"^/(v\d+\.\d+)/([^/]+)/message_templates$")
+_GRAPH_OBJECT = re.compile(r"^/(v\d+\.\d+)/([^/]+)$")
 _MESSAGE_TYPES = frozenset(
     {
         "text",
@@ -438,8 +439,9 @@ def default_templates() -> list[dict[str, Any]]:
 
 
 class FakeGraph(FakeProvider):
-    """Meta's Graph API for WhatsApp: ``POST /{version}/{phone_number_id}/messages`` and
-    ``GET /{version}/{waba_id}/message_templates`` (paged as Meta pages it)."""
+    """Meta's Graph API for WhatsApp: ``POST /{version}/{phone_number_id}/messages``,
+    ``GET /{version}/{waba_id}/message_templates`` (paged as Meta pages it) and
+    ``GET /{version}/{phone_number_id}`` (the phone number object)."""
 
     def __init__(
         self,
@@ -458,6 +460,8 @@ class FakeGraph(FakeProvider):
             templates if templates is not None else default_templates()
         )
         self.page_size = page_size  # the most templates one page holds, whatever is asked
+        self.display_phone_number = "+1 555-010-0123"
+        self.verified_name = "Chat Desk Test"
         self._ids = itertools.count(1)
 
     @property
@@ -502,6 +506,8 @@ class FakeGraph(FakeProvider):
             return self._send(request, match.group(2))
         if request.method == "GET" and (match := _GRAPH_TEMPLATES.match(request.path)):
             return self._templates(request, match.group(1), match.group(2))
+        if request.method == "GET" and (match := _GRAPH_OBJECT.match(request.path)):
+            return self._phone_number(request, match.group(2))
         return _Answer(
             400,
             graph_error(
@@ -574,6 +580,23 @@ class FakeGraph(FakeProvider):
             },
         )
 
+    def _phone_number(self, request: Recorded, object_id: str) -> _Answer:
+        if object_id != self.phone_number_id:
+            return self._unknown_object(object_id, "get")
+        number = {
+            "verified_name": self.verified_name,
+            "code_verification_status": "VERIFIED",
+            "display_phone_number": self.display_phone_number,
+            "quality_rating": "GREEN",
+            "platform_type": "CLOUD_API",
+            "throughput": {"level": "STANDARD"},
+            "id": self.phone_number_id,
+        }
+        wanted = [f for f in request.query.get("fields", "").split(",") if f]
+        return _Answer(
+            200, {k: v for k, v in number.items() if not wanted or k in wanted or k == "id"}
+        )
+
     def _templates(self, request: Recorded, version: str, waba_id: str) -> _Answer:
         if waba_id != self.waba_id:
             return self._unknown_object(waba_id, "get")
@@ -629,6 +652,7 @@ def _cursor_index(cursor: str) -> int | None:
 # -- Twilio --------------------------------------------------------------------------------
 
 _TWILIO_MESSAGES = re.compile(r"^/2010-04-01/Accounts/([^/]+)/Messages\.json$")
+_TWILIO_ACCOUNT = re.compile(r"^/2010-04-01/Accounts/([^/]+)\.json$")
 
 
 def twilio_error(code: int, message: str, status: int = 400) -> dict[str, Any]:
@@ -648,7 +672,8 @@ def twilio_sid(prefix: str) -> str:
 
 class FakeTwilio(FakeProvider):
     """Twilio's Messages resource: ``POST /2010-04-01/Accounts/{sid}/Messages.json`` with
-    HTTP basic auth (account SID, auth token) and a form body."""
+    HTTP basic auth (account SID, auth token) and a form body; and the Account resource,
+    ``GET /2010-04-01/Accounts/{sid}.json``."""
 
     def __init__(
         self,
@@ -661,6 +686,7 @@ class FakeTwilio(FakeProvider):
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.from_number = from_number  # the number a test channel sends from
+        self.account_status = "active"
 
     @property
     def api_url(self) -> str:
@@ -691,6 +717,9 @@ class FakeTwilio(FakeProvider):
         return None
 
     def route(self, request: Recorded) -> _Answer:
+        account = _TWILIO_ACCOUNT.match(request.path)
+        if account is not None and request.method == "GET":
+            return self._account(account.group(1))
         match = _TWILIO_MESSAGES.match(request.path)
         if match is None:
             return _Answer(
@@ -709,6 +738,34 @@ class FakeTwilio(FakeProvider):
                 ),
             )
         return self._create(request)
+
+    def _account(self, sid: str) -> _Answer:
+        if sid != self.account_sid:
+            return _Answer(
+                404,
+                twilio_error(
+                    20404,
+                    f"The requested resource /2010-04-01/Accounts/{sid}.json was not found",
+                    status=404,
+                ),
+            )
+        now = formatdate(time.time(), usegmt=True)
+        uri = f"/{TWILIO_API_VERSION}/Accounts/{sid}"
+        return _Answer(
+            200,
+            {
+                "auth_token": self.auth_token,
+                "date_created": now,
+                "date_updated": now,
+                "friendly_name": "Chat Desk Test",
+                "owner_account_sid": sid,
+                "sid": sid,
+                "status": self.account_status,
+                "subresource_uris": {"messages": f"{uri}/Messages.json"},
+                "type": "Full",
+                "uri": f"{uri}.json",
+            },
+        )
 
     def _create(self, request: Recorded) -> _Answer:
         form = request.form

@@ -5,7 +5,6 @@ change (the queue handed to an agent with more room) happens here too."""
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 import pytest
@@ -172,7 +171,7 @@ def channel_form(**overrides: Any) -> dict[str, Any]:
         "out_of_hours_reply": "Closed",
         "queue_reply": "Busy",
         "end_keyword": "//end",
-        "config": json.dumps(WHATSAPP_CONFIG),
+        **WHATSAPP_CONFIG,
         **WHATSAPP_SECRETS,
         "auth_token": "",
     }
@@ -188,9 +187,7 @@ def test_an_invalid_channel_url_is_refused_here_as_the_api_refuses_it(client_as,
     )
     assert api.status_code == 400
     sentence = api.json()["detail"]
-    response = client_as(ada).post(
-        "/setup/providers/channel/add/", channel_form(config=json.dumps(bad))
-    )
+    response = client_as(ada).post("/setup/providers/channel/add/", channel_form(**bad))
     refused_with(response, sentence)
     assert not Channel.objects.exists()
 
@@ -207,7 +204,7 @@ def test_an_invalid_channel_url_on_a_change_is_refused_and_nothing_changes(clien
     assert api.status_code == 400
     response = client_as(ada).post(
         f"/setup/providers/channel/{channel_id}/change/",
-        channel_form(name="Renamed", config=json.dumps(bad), access_token="new-token"),
+        channel_form(name="Renamed", **bad, access_token="new-token"),
     )
     refused_with(response, api.json()["detail"])
     stored = Channel.objects.get(pk=channel_id)
@@ -236,7 +233,7 @@ def test_a_key_dropped_from_the_config_here_is_dropped(client_as, ada):
     )
     response = client_as(ada).post(
         f"/setup/providers/channel/{channel.pk}/change/",
-        channel_form(name="WA", config=json.dumps(WHATSAPP_CONFIG), access_token=""),
+        channel_form(name="WA", waba_id="", access_token=""),
     )
     assert response.status_code == 302, response.content
     channel.refresh_from_db()

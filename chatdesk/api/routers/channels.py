@@ -9,7 +9,7 @@ from ninja import Field, Router, Schema, Status
 
 from chatdesk.api.routers import acting_user
 from chatdesk.api.schemas import errors
-from chatdesk.providers import access, queries, services
+from chatdesk.providers import access, connection, queries, services
 from chatdesk.providers.models import MAX_SEND_RATE, MIN_SEND_RATE, Channel
 
 router = Router(tags=["channels"])
@@ -52,6 +52,9 @@ class ChannelIn(Schema):
     config: dict[str, Any] = Field(default_factory=dict, description=CONFIG_HELP)
     send_rate: int | None = Field(
         None, description=SEND_RATE_HELP + " Omitted: the desk's default (80)."
+    )
+    is_active: bool = Field(
+        True, description="An active channel needs all its secrets; an inactive one may wait."
     )
 
 
@@ -112,7 +115,7 @@ def list_channels(request: HttpRequest) -> list[dict[str, Any]]:
     return [_out(request, channel) for channel in queries.channels()]
 
 
-@router.post("", response={201: ChannelOut, **errors(400, 401, 403)})
+@router.post("", response={201: ChannelOut, **errors(400, 401, 403, 409)})
 def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[dict[str, Any]]:
     channel = services.create_channel(
         kind=payload.kind,
@@ -124,6 +127,7 @@ def create_channel(request: HttpRequest, payload: ChannelIn) -> Status[dict[str,
         end_keyword=payload.end_keyword,
         config=payload.config,
         send_rate=payload.send_rate,
+        is_active=payload.is_active,
         by=acting_user(request),
     )
     return Status(201, _out(request, channel))
@@ -134,7 +138,7 @@ def get_channel(request: HttpRequest, channel_id: int) -> dict[str, Any]:
     return _out(request, access.channel_for(acting_user(request), channel_id))
 
 
-@router.patch("/{channel_id}", response={200: ChannelOut, **errors(400, 401, 403, 404)})
+@router.patch("/{channel_id}", response={200: ChannelOut, **errors(400, 401, 403, 404, 409)})
 def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch) -> dict[str, Any]:
     by = acting_user(request)
     sent = payload.model_fields_set
@@ -155,3 +159,19 @@ def update_channel(request: HttpRequest, channel_id: int, payload: ChannelPatch)
         by=by,
     )
     return _out(request, channel)
+
+
+class ConnectionCheckOut(Schema):
+    ok: bool
+    detail: str = Field(description="What the provider said, in a sentence.")
+
+
+@router.post(
+    "/{channel_id}/connection-test",
+    response={200: ConnectionCheckOut, **errors(400, 401, 403, 404)},
+)
+def check_channel_connection(request: HttpRequest, channel_id: int) -> dict[str, Any]:
+    """The provider's cheapest authenticated read with the stored settings; writes nothing."""
+    by = acting_user(request)
+    result = connection.check_connection(channel=access.channel_for(by, channel_id), by=by)
+    return {"ok": result.ok, "detail": result.sentence}

@@ -14,6 +14,7 @@ import httpx
 from chatdesk.core import clock
 from chatdesk.providers import keywords
 from chatdesk.providers.base import (
+    ConnectionFailed,
     InboundMessage,
     MalformedPayload,
     Outbound,
@@ -21,6 +22,7 @@ from chatdesk.providers.base import (
     SendResult,
     StatusUpdate,
     WebhookBatch,
+    get,
     post,
     retry_after,
     storable,
@@ -231,3 +233,37 @@ def _error_of(response: httpx.Response) -> tuple[str, str]:
     code = str(error.get("code", "") or "")
     reason = str(error.get("message") or f"HTTP {response.status_code}")
     return code, reason
+
+
+def check_connection(client: httpx.Client, config: SmsConfig) -> str:
+    """Twilio's cheapest authenticated read: the account resource, ``GET
+    {api_url}/2010-04-01/Accounts/{account_sid}.json`` with basic auth. The account as the
+    provider names it, or ConnectionFailed with its reason in our words."""
+    url = f"{config.api_url.rstrip('/')}/2010-04-01/Accounts/{config.account_sid}.json"
+    response = get(client, "the SMS provider", url, auth=(config.account_sid, config.auth_token))
+    if response.status_code < 300:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise ConnectionFailed(f"{url} answered, but not as Twilio's API does.")
+        name = str(payload.get("friendly_name") or config.account_sid)
+        status = str(payload.get("status") or "")
+        if status and status != "active":
+            raise ConnectionFailed(
+                f"The SMS provider's account {name} is {status}, so it sends nothing."
+            )
+        return f"The SMS provider knows this account: {name}" + (f" ({status})." if status else ".")
+    code, reason = _error_of(response)
+    if response.status_code == 401:
+        raise ConnectionFailed(
+            f"The SMS provider refused the account SID and auth token ({code} {reason}). "
+            "Check both in the provider's console."
+        )
+    if response.status_code == 404:
+        raise ConnectionFailed(
+            f"The SMS provider knows no account {config.account_sid} ({reason}). Check the "
+            "account SID and the API URL."
+        )
+    raise ConnectionFailed(f"The SMS provider answered HTTP {response.status_code}: {reason}")

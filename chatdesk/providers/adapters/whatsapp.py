@@ -12,6 +12,7 @@ import httpx
 
 from chatdesk.providers import keywords
 from chatdesk.providers.base import (
+    ConnectionFailed,
     InboundMessage,
     MalformedPayload,
     Outbound,
@@ -19,6 +20,7 @@ from chatdesk.providers.base import (
     SendResult,
     StatusUpdate,
     WebhookBatch,
+    get,
     load_json,
     post,
     retry_after,
@@ -325,3 +327,39 @@ def send(client: httpx.Client, config: WhatsAppConfig, outbound: Outbound) -> Se
             or (response.status_code == 429 and code not in THROTTLED),
         )
     raise SendError(reason, retryable=False, code=code)
+
+
+def check_connection(client: httpx.Client, config: WhatsAppConfig) -> str:
+    """Meta's cheapest authenticated read: the phone number object, ``GET
+    {graph_api_url}/{phone_number_id}`` with the bearer token. The number as Meta shows
+    it, or ConnectionFailed with Meta's reason in our words."""
+    url = f"{config.graph_api_url.rstrip('/')}/{config.phone_number_id}"
+    response = get(
+        client,
+        "WhatsApp",
+        url,
+        params={"fields": "display_phone_number,verified_name"},
+        headers={"Authorization": f"Bearer {config.access_token}"},
+    )
+    if response.status_code < 300:
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            raise ConnectionFailed(f"{url} answered, but not as Meta's Graph API does.")
+        number = str(payload.get("display_phone_number") or config.phone_number_id)
+        name = str(payload.get("verified_name") or "")
+        return f"WhatsApp knows this number: {number}" + (f" ({name})." if name else ".")
+    code, reason = _error_of(response)
+    if response.status_code == 401 or code == TOKEN_EXPIRED:
+        raise ConnectionFailed(
+            f"Meta refused the access token ({reason}). Paste a valid token from Meta's "
+            "app dashboard into the access token field."
+        )
+    if code == "100":
+        raise ConnectionFailed(
+            f"Meta knows no phone number with the ID {config.phone_number_id} that this "
+            f"token may use ({reason}). Check the phone number ID in WhatsApp → API Setup."
+        )
+    raise ConnectionFailed(f"WhatsApp answered HTTP {response.status_code}: {reason}")
