@@ -389,3 +389,33 @@ def test_only_admins_unlock(client_as, sam, alice):
         account_services.unlock_sign_in(user=alice, by=sam)
     assert client_as(sam).post(f"/setup/accounts/user/{alice.pk}/unlock/").status_code == 403
     assert _lock_out("alice", "203.0.113.7").status_code == 429  # still locked
+
+
+def test_a_sandbox_is_set_to_keep_whatsapps_window_on_its_page(client_as, ada):
+    channel = provider_services.create_channel(kind="sandbox", name="Try it", by=ada)
+    client = client_as(ada)
+    page = client.get(f"/setup/providers/channel/{channel.pk}/change/").content.decode()
+    assert 'name="contact_window"' in page
+    assert ">WhatsApp&#x27;s 24-hour window</option>" in page
+    form = {
+        "kind": "sandbox",
+        "name": "Try it",
+        "department": "",
+        "is_active": "on",
+        "contact_window": "whatsapp",
+        "out_of_hours_reply": "Closed",
+        "nobody_available_reply": "Busy",
+        "queue_reply": "Queue",
+        "end_keyword": "//end",
+    }
+    saved = client.post(f"/setup/providers/channel/{channel.pk}/change/", form)
+    assert saved.status_code == 302, saved.content.decode()[:2000]
+    channel.refresh_from_db()
+    assert channel.config == {"contact_window": "whatsapp"}
+
+    cleared = client.post(
+        f"/setup/providers/channel/{channel.pk}/change/", {**form, "contact_window": ""}
+    )
+    assert cleared.status_code == 302
+    channel.refresh_from_db()
+    assert channel.config == {}
