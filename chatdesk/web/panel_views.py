@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries
-from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Message
+from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.chats.services import comments as comment_services
 from chatdesk.chats.services import notifications as notification_services
 from chatdesk.chats.services import outbound
@@ -118,7 +118,7 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
         "window": contact_window(chat),
         "can_close": may_close(chat, user),
         "can_reopen": may_reopen(chat, user),
-        "messages": queries.transcript_of(chat),
+        **_transcript(chat, user),
         "composer": composer_for(chat, user, **composer),
         "comments": comment_rows(chat),
         "events": events,
@@ -128,13 +128,22 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
     }
 
 
-def _read_transcript(chat: Chat, user: User) -> list[Message]:
+def _transcript(chat: Chat, user: User) -> dict[str, Any]:
+    """The transcript's context: the chat's messages, and the earlier conversation a reply
+    to a re-engagement continues (shown above them)."""
+    return {
+        "messages": queries.transcript_of(chat),
+        "earlier_conversation": queries.earlier_conversation(chat, viewer=user),
+    }
+
+
+def _read_transcript(chat: Chat, user: User) -> dict[str, Any]:
     """The transcript after the chat's own agent acted on it (a POST): they have read it.
     A GET never marks a chat read; the page showing it does, with a POST of its own."""
-    messages = queries.transcript_of(chat)
+    context = _transcript(chat, user)
     if chat.agent_id == user.pk:
         notification_services.mark_chat_read(chat_id=chat.pk, by=user)
-    return messages
+    return context
 
 
 def _chat(request: HttpRequest, chat_id: int) -> Chat:
@@ -184,7 +193,7 @@ def chat_transcript(request: HttpRequest, chat_id: int) -> HttpResponse:
         chat = _chat(request, chat_id)
     except NotFound:
         return _not_found(request)
-    context = {"chat": chat, "messages": queries.transcript_of(chat)}
+    context = {"chat": chat, **_transcript(chat, _user(request))}
     return render(request, "web/_panel_transcript.html", context)
 
 
@@ -243,7 +252,7 @@ def send_message(request: HttpRequest, chat_id: int) -> HttpResponse:
     context = {
         "chat": chat,
         "composer": composer_for(chat, user, sent=True),
-        "messages": _read_transcript(chat, user),
+        **_read_transcript(chat, user),
         "oob": True,
     }
     return render(request, "web/_panel_composer.html", context)
