@@ -129,6 +129,14 @@ class Chat(models.Model):
         help_text="When the chat's agent last read it: later inbound messages are unread. "
         "Supervisors watching never move it.",
     )
+    continues = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="continued_by",
+        help_text="The earlier chat whose re-engagement the contact answered by starting this one.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -470,6 +478,7 @@ class EventKind(models.TextChoices):
     CLOSED = "closed", "Closed"
     REOPENED = "reopened", "Reopened"
     REENGAGED = "reengaged", "Re-engaged"
+    REENGAGEMENT_REPLY = "reengagement_reply", "Reply to a re-engagement"
     OPTED_OUT = "opted_out", "Contact opted out"
     OPTED_IN = "opted_in", "Contact opted back in"
 

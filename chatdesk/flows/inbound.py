@@ -82,7 +82,7 @@ def receive_message(*, channel: Channel, inbound: InboundMessage) -> Message | N
 def _receive(channel: Channel, message: InboundMessage) -> Message:
     stored = inbound.store_message(channel=channel, inbound=message)
     if stored.starts_chat and stored.chat.status == ChatStatus.OPEN:
-        decision = placement.place_new_chat(stored.chat)
+        decision = placement.place_new_chat(stored.chat, reengaged_by_id=stored.reengaged_by_id)
         chat = assignment.place_chat(stored.chat, decision)
         outbound.send_automatic_reply(chat=chat, text=decision.reply)
     if stored.freed_agent_id is not None:

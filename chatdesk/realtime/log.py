@@ -62,6 +62,7 @@ class ChatFields(TypedDict):
     closed_by_user_id: int | None
     window_open: bool
     window_expires_at: str | None
+    continues_chat_id: int | None
 
 
 class ChatData(ChatFields, total=False):

@@ -171,6 +171,7 @@ def chat_data(chat: Chat) -> ChatFields:
         "closed_by_user_id": chat.closed_by_user_id,
         "window_open": window.is_open,
         "window_expires_at": when(window.expires_at),
+        "continues_chat_id": chat.continues_id,
     }
 
 

@@ -35,6 +35,15 @@ def starts_live_instead_of_ticket(ticket: Chat) -> bool:
     )
 
 
+def ranked_locked(department_id: int | None, candidate_ids: list[int]) -> list[User]:
+    """Those of the candidates who can take a chat of the department now, best first:
+    their rows locked (in id order), then their open chats counted under the lock."""
+    if not candidate_ids:
+        return []
+    list(User.objects.select_for_update().filter(pk__in=candidate_ids).order_by("pk"))
+    return list(agents_who_can_take_a_chat(department_id).filter(pk__in=candidate_ids))
+
+
 def choose_locked(
     department_id: int | None,
     candidate_ids: list[int],
@@ -42,11 +51,7 @@ def choose_locked(
 ) -> User | None:
     """Among the online candidates, lock their rows and choose with counts read under the
     lock. ``prefer`` is asked only when there is a choice to make."""
-    if not candidate_ids:
-        return None
-    list(User.objects.select_for_update().filter(pk__in=candidate_ids).order_by("pk"))
-    ranked = list(agents_who_can_take_a_chat(department_id).filter(pk__in=candidate_ids))
-    return rules.choose_agent(ranked, prefer)
+    return rules.choose_agent(ranked_locked(department_id, candidate_ids), prefer)
 
 
 def pick_agent_locked(
@@ -68,9 +73,10 @@ def _no_preference() -> int | None:
     return None
 
 
-def place_new_chat(chat: Chat) -> Placement:
+def place_new_chat(chat: Chat, *, reengaged_by_id: int | None = None) -> Placement:
     """Where the open, unassigned chat just started goes. The caller holds the chat's row
-    in its own transaction and applies the decision there, with the agent still locked."""
+    in its own transaction and applies the decision there, with the agent still locked.
+    ``reengaged_by_id``: the user whose re-engagement the contact answered with this chat."""
     within_hours = is_within_business_hours(department=chat.department_id)
     candidate_ids: list[int] = []
     if within_hours:
@@ -78,11 +84,19 @@ def place_new_chat(chat: Chat) -> Placement:
         candidate_ids = list(agents_online(chat.department_id).values_list("pk", flat=True))
     route = rules.live_route(within_hours=within_hours, anyone_online=bool(candidate_ids))
     agent = None
+    reengager = None
     if route.possible:
-        agent = choose_locked(chat.department_id, candidate_ids, lambda: previous_agent_id(chat))
+        ranked = ranked_locked(chat.department_id, candidate_ids)
+        reengager = next((a for a in ranked if a.pk == reengaged_by_id), None)
+        if reengager is None:
+            agent = rules.choose_agent(ranked, lambda: previous_agent_id(chat))
+    elif reengaged_by_id is not None and not within_hours:
+        # Out of hours, the agent who followed the contact up may still be at the desk.
+        reengager = next(iter(ranked_locked(chat.department_id, [reengaged_by_id])), None)
     return rules.place(
         route=route,
         agent=agent,
+        reengaged_by=reengager,
         queue_reply=chat.channel.queue_reply,
         out_of_hours_reply=chat.channel.out_of_hours_reply,
         nobody_available_reply=chat.channel.nobody_available_reply,

@@ -3,7 +3,9 @@
 Out of hours, or with nobody available online, a new chat becomes an unassigned ticket;
 with agents online but all full, it waits in its department's queue; otherwise it goes to
 the best agent who can take it (least loaded, then longest idle), the agent who last
-served the contact first when they are among them. The decision carries the automatic
+served the contact first when they are among them. A chat the contact started by answering
+a re-engagement goes first to the agent who re-engaged them, when they can take it now
+(even out of hours: they are at the desk, following up). The decision carries the automatic
 reply to send the contact, if any: the channel's out-of-hours reply only out of hours, its
 nobody-available reply in hours with nobody to take the chat, its queue reply in a queue.
 """
@@ -44,10 +46,14 @@ class PlacementKind(StrEnum):
     TICKET = "ticket"
 
 
+REENGAGEMENT_REPLY = "reengagement_reply"
+
+
 @dataclass(frozen=True)
 class Placement:
-    """Where a new chat goes: to ``agent``, into its department's queue, or a ticket (with
-    its ``reason``); ``reply`` is the automatic reply to send ("" for none)."""
+    """Where a new chat goes: to ``agent`` (``reason`` "reengagement_reply" when that is the
+    agent who re-engaged the contact), into its department's queue, or a ticket (with its
+    ``reason``); ``reply`` is the automatic reply to send ("" for none)."""
 
     kind: PlacementKind
     agent: User | None = None
@@ -74,9 +80,13 @@ def place(
     queue_reply: str,
     out_of_hours_reply: str,
     nobody_available_reply: str,
+    reengaged_by: User | None,
 ) -> Placement:
     """The placement of a new chat: ``route`` says whether it can be served live,
-    ``agent`` is the one chosen among those with room (None: all full)."""
+    ``agent`` is the one chosen among those with room (None: all full), ``reengaged_by``
+    the agent whose re-engagement the contact answered, when they can take the chat now."""
+    if reengaged_by is not None:
+        return Placement(PlacementKind.AGENT, agent=reengaged_by, reason=REENGAGEMENT_REPLY)
     if not route.possible:
         reply = out_of_hours_reply if route.reason == "out_of_hours" else nobody_available_reply
         return Placement(PlacementKind.TICKET, reason=route.reason, reply=reply)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from chatdesk.accounts.models import User
 from chatdesk.chats import queries
-from chatdesk.chats.models import Chat, ChatKind, ChatStatus, Message
+from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.chats.services import comments as comment_services
 from chatdesk.chats.services import notifications as notification_services
 from chatdesk.chats.services import outbound
@@ -119,7 +119,7 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
         "window": contact_window(chat),
         "can_close": may_close(chat, user),
         "can_reopen": may_reopen(chat, user),
-        "messages": queries.transcript_of(chat),
+        **_transcript(chat, user),
         "composer": composer_for(chat, user, **composer),
         "may_retry": send_refusal(chat, user) is None,
         "comments": comment_rows(chat),
@@ -130,13 +130,22 @@ def _panel_context(chat: Chat, user: User, **composer: Any) -> dict[str, Any]:
     }
 
 
-def _read_transcript(chat: Chat, user: User) -> list[Message]:
+def _transcript(chat: Chat, user: User) -> dict[str, Any]:
+    """The transcript's context: the chat's messages, and the earlier conversation a reply
+    to a re-engagement continues (shown above them)."""
+    return {
+        "messages": queries.transcript_of(chat),
+        "earlier_conversation": queries.earlier_conversation(chat, viewer=user),
+    }
+
+
+def _read_transcript(chat: Chat, user: User) -> dict[str, Any]:
     """The transcript after the chat's own agent acted on it (a POST): they have read it.
     A GET never marks a chat read; the page showing it does, with a POST of its own."""
-    messages = queries.transcript_of(chat)
+    context = _transcript(chat, user)
     if chat.agent_id == user.pk:
         notification_services.mark_chat_read(chat_id=chat.pk, by=user)
-    return messages
+    return context
 
 
 def _chat(request: HttpRequest, chat_id: int) -> Chat:
@@ -188,7 +197,7 @@ def chat_transcript(request: HttpRequest, chat_id: int) -> HttpResponse:
         return _not_found(request)
     context = {
         "chat": chat,
-        "messages": queries.transcript_of(chat),
+        **_transcript(chat, _user(request)),
         "may_retry": send_refusal(chat, _user(request)) is None,
     }
     return render(request, "web/_panel_transcript.html", context)
@@ -212,7 +221,7 @@ def retry_message(request: HttpRequest, chat_id: int, message_id: int) -> HttpRe
         error, status = refusal.detail, refusal.status_code
     context = {
         "chat": chat,
-        "messages": queries.transcript_of(chat),
+        **_transcript(chat, user),
         "may_retry": send_refusal(chat, user) is None,
         "retry_error": error,
     }
@@ -275,7 +284,7 @@ def send_message(request: HttpRequest, chat_id: int) -> HttpResponse:
     context = {
         "chat": chat,
         "composer": composer_for(chat, user, sent=True),
-        "messages": _read_transcript(chat, user),
+        **_read_transcript(chat, user),
         "may_retry": True,
         "oob": True,
     }

@@ -369,6 +369,7 @@ def test_one_chat_in_full(api_as, sam, alice, sales, desk):
         "closed_by_user_id": None,
         "window_open": True,
         "window_expires_at": None,
+        "continues_chat_id": None,
     }
 
 

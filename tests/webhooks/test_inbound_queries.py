@@ -33,10 +33,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 # whose writers already take turns.
 LOCK = 1 if connection.vendor == "postgresql" else 0
 
-# Statements per webhook (SQLite; PostgreSQL adds LOCK).
-NEW_CHAT_TO_AN_AGENT = 24
+# Statements per webhook (SQLite; PostgreSQL adds LOCK). A message that starts a chat
+# asks once whether it answers a re-engagement (the chat it would continue).
+NEW_CHAT_TO_AN_AGENT = 25
 MESSAGE_IN_A_LIVE_CHAT = 9
-NEW_CHAT_AS_A_TICKET = 23
+NEW_CHAT_AS_A_TICKET = 24
 MESSAGE_IN_A_TICKET = 13
 
 

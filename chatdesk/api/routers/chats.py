@@ -88,6 +88,10 @@ class ChatOut(Schema):
         description="When the WhatsApp window closes; null when no window applies or the "
         "contact never wrote."
     )
+    continues_chat_id: int | None = Field(
+        description="The earlier chat this one continues: the contact started it by "
+        "answering a re-engagement of that chat. Null otherwise."
+    )
 
 
 class ChatPageOut(Schema):
@@ -192,6 +196,7 @@ def chat_fields(view: ChatView) -> dict[str, Any]:
         "closed_by_user_id": chat.closed_by_user_id,
         "window_open": window.is_open,
         "window_expires_at": window.expires_at,
+        "continues_chat_id": chat.continues_id,
     }
 
 

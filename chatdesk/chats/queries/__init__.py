@@ -55,6 +55,7 @@ from chatdesk.chats.queries.panel import (
     panel_chat,
     timeline_of,
 )
+from chatdesk.chats.queries.reengagement import EarlierConversation, earlier_conversation
 from chatdesk.chats.queries.simulator import (
     PHONE_HISTORY,
     PhoneMessageState,
@@ -86,6 +87,7 @@ __all__ = [
     "AgentCount",
     "ChatView",
     "CommentEntry",
+    "EarlierConversation",
     "HandedAway",
     "Page",
     "PhoneMessageState",
@@ -106,6 +108,7 @@ __all__ = [
     "contact_names",
     "decode_cursor",
     "earlier_chats",
+    "earlier_conversation",
     "encode_cursor",
     "handed_away",
     "handover_note",

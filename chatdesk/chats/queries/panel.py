@@ -23,6 +23,9 @@ from chatdesk.providers.models import Channel, Template, TemplateStatus
 MENTION_LIMIT = 8
 EARLIER_LIMIT = 20
 
+# A reason whose name does not read as words.
+_REASON_WORDS = {"reengagement_reply": "who re-engaged the contact"}
+
 
 def panel_chat(user: User, chat_id: int) -> Chat:
     """The chat, if ``user`` may see it (else ``NotFound``), with what the panel's header
@@ -82,7 +85,7 @@ def timeline_of(chat: Chat) -> list[TimelineEntry]:
     ids = {
         event.data[key]
         for event in events
-        for key in ("agent_id", "from_agent_id")
+        for key in ("agent_id", "from_agent_id", "reengaged_by_id")
         if isinstance(event.data.get(key), int)
     }
     names = {user.pk: user.name for user in User.objects.filter(pk__in=ids)}
@@ -96,8 +99,13 @@ def timeline_of(chat: Chat) -> list[TimelineEntry]:
             words.append(f"to {names[data['agent_id']]}")
         if data.get("template"):
             words.append(f"template {data['template']}")
+        if isinstance(data.get("continues_chat_id"), int):
+            words.append(f"continues chat {data['continues_chat_id']}")
+        if isinstance(data.get("reengaged_by_id"), int) and data["reengaged_by_id"] in names:
+            words.append(f"re-engaged by {names[data['reengaged_by_id']]}")
         if data.get("reason"):
-            words.append(str(data["reason"]).replace("_", " "))
+            reason = str(data["reason"])
+            words.append(_REASON_WORDS.get(reason, reason.replace("_", " ")))
         if data.get("closed_by"):
             words.append(f"by the {data['closed_by']}")
         if data.get("keyword"):

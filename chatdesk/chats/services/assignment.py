@@ -75,6 +75,7 @@ def give_chat(
             from_agent_id=previous,
             note=note,
             from_queue=from_queue,
+            reason=reason,
         )
     extra: dict[str, object] = {}
     if note is not None:
@@ -98,7 +99,7 @@ def place_chat(chat: Chat, placement: Placement) -> Chat:
     the chat's row and the chosen agent's)."""
     if placement.kind == PlacementKind.AGENT:
         assert placement.agent is not None
-        return give_chat(chat, placement.agent, by=None)
+        return give_chat(chat, placement.agent, by=None, reason=placement.reason or None)
     if placement.kind == PlacementKind.QUEUE:
         if chat.queued_at is None:
             chat.queued_at = clock.now()

@@ -24,6 +24,7 @@ from chatdesk.chats.models import (
     Message,
 )
 from chatdesk.chats.phones import to_e164
+from chatdesk.chats.queries.reengagement import Reengagement, reengagement_answered
 from chatdesk.chats.services import lifecycle, timeline
 from chatdesk.chats.services.contacts import rename_contact, upsert_contact
 from chatdesk.core import clock
@@ -42,13 +43,15 @@ from chatdesk.routing import placement
 @dataclass(frozen=True)
 class Stored:
     """An inbound message stored, and what the flow does next: place a chat it started
-    (``starts_chat``), give the room of an agent whose chat the contact ended
+    (``starts_chat``; ``reengaged_by_id`` when it answers a re-engagement, whose sender
+    routing tries first), give the room of an agent whose chat the contact ended
     (``freed_agent_id``)."""
 
     message: Message
     chat: Chat
     starts_chat: bool = False
     freed_agent_id: int | None = None
+    reengaged_by_id: int | None = None
 
 
 def _open_conversation(channel: Channel, phone: str) -> Chat | None:
@@ -85,8 +88,10 @@ def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored:
         lifecycle.close(chat, closed_by=ClosedBy.SYSTEM, user=None)
         chat = None
     is_new = chat is None
+    answered: Reengagement | None = None
     if chat is None:
-        chat = _start_chat(channel, contact_id, now=now, inbound=inbound)
+        answered = reengagement_answered(contact_id=contact_id, channel_id=channel.pk, now=now)
+        chat = _start_chat(channel, contact_id, now=now, inbound=inbound, answers=answered)
     else:
         # The window counts from the provider's stamp; an older message arriving late
         # never moves it back. The row is locked, so the newer stamp is known here.
@@ -112,15 +117,26 @@ def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored:
     if inbound.ends_chat and chat.kind == ChatKind.CHAT:
         closed = lifecycle.close_by_contact(chat=chat)
         return Stored(message, closed.chat, freed_agent_id=closed.freed_agent_id)
-    return Stored(message, chat, starts_chat=is_new)
+    return Stored(
+        message,
+        chat,
+        starts_chat=is_new,
+        reengaged_by_id=answered.by_id if answered is not None else None,
+    )
 
 
 def _start_chat(
-    channel: Channel, contact_id: int, *, now: datetime, inbound: InboundMessage
+    channel: Channel,
+    contact_id: int,
+    *,
+    now: datetime,
+    inbound: InboundMessage,
+    answers: Reengagement | None,
 ) -> Chat:
-    """A new chat, already carrying its first message's times. A concurrent request that
-    opened one a moment ago makes the insert fail (one open chat per contact and channel),
-    and the message is stored again into that chat."""
+    """A new chat, already carrying its first message's times (and the chat it continues,
+    when it ``answers`` a re-engagement). A concurrent request that opened one a moment ago
+    makes the insert fail (one open chat per contact and channel), and the message is
+    stored again into that chat."""
     chat = Chat.objects.create(
         kind=ChatKind.CHAT,
         channel=channel,
@@ -129,8 +145,16 @@ def _start_chat(
         created_at=now,
         last_inbound_at=inbound.timestamp,
         last_message_at=now,
+        continues_id=answers.chat_id if answers is not None else None,
     )
     timeline.record_created(chat=chat, by=None, channel=channel.kind)
+    if answers is not None:
+        timeline.record_reengagement_reply(
+            chat=chat,
+            continues_chat_id=answers.chat_id,
+            reengaged_by_id=answers.by_id,
+            message_id=answers.message_id,
+        )
     live_events.chat_event(LiveEventType.CHAT_CREATED, chat)
     return chat
 

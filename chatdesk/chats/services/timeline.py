@@ -75,11 +75,13 @@ def record_assigned(
     from_agent_id: int | None = None,
     note: str | None = None,
     from_queue: bool = False,
+    reason: str | None = None,
     at: datetime | None = None,
 ) -> ChatEvent:
-    """The chat went to an agent: routing (``by`` None, maybe ``from_queue``) or a
+    """The chat went to an agent: routing (``by`` None, maybe ``from_queue``, or the
+    ``reason`` "reengagement_reply": to the agent who re-engaged the contact) or a
     supervisor (with their ``note``)."""
-    data = _handover(agent_id, from_agent_id, note, from_queue, None)
+    data = _handover(agent_id, from_agent_id, note, from_queue, reason)
     return _record(chat, EventKind.ASSIGNED, by, at, data)
 
 
@@ -153,6 +155,24 @@ def record_reengaged(
     """A message into a closed chat or a ticket (``template``: its name, if one)."""
     data = {"message_id": message_id, "template": template}
     return _record(chat, EventKind.REENGAGED, by, at, data)
+
+
+def record_reengagement_reply(
+    *,
+    chat: Chat,
+    continues_chat_id: int,
+    reengaged_by_id: int | None,
+    message_id: int | None,
+    at: datetime | None = None,
+) -> ChatEvent:
+    """The contact started this chat by answering a re-engagement of an earlier one
+    (``continues_chat_id``): who re-engaged them, and with which message."""
+    data = {
+        "continues_chat_id": continues_chat_id,
+        "reengaged_by_id": reengaged_by_id,
+        "message_id": message_id,
+    }
+    return _record(chat, EventKind.REENGAGEMENT_REPLY, None, at, data)
 
 
 def record_opted_out(
