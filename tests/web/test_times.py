@@ -26,8 +26,8 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)  # a Monday; GMT in London
 
 
-def at(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def at(year: int, month: int, day: int, hour: int, minute: int) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def shown(value: datetime, zone: ZoneInfo, now: datetime = NOW) -> tuple[str, str, str]:
