@@ -4,12 +4,16 @@ in her own zone (Asia/Tokyo), and the page where she chooses it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.support.browser import Server, log_in
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 SET_ZONE = """
 from chatdesk.accounts.models import User
@@ -69,3 +73,26 @@ def test_alice_chooses_her_zone(
     expect(page.locator(".who-zone")).to_contain_text("Europe/London")
     iso = page.locator("time.chat-time").first.get_attribute("datetime") or ""
     assert iso.endswith(("+00:00", "+01:00")), iso
+
+
+def test_the_simulators_clock_is_the_desks_not_the_browsers(
+    browser: Browser, server_url: str
+) -> None:
+    # The seed desk has no business hours: its zone is UTC; the browser is in Tokyo.
+    context = browser.new_context(
+        base_url=server_url, viewport={"width": 390, "height": 800}, timezone_id="Asia/Tokyo"
+    )
+    try:
+        page = context.new_page()
+        page.goto("/simulator/")
+        clock = page.locator("[data-clock]")
+        expect(clock).to_have_attribute("data-time-zone", "UTC")
+        page.wait_for_timeout(200)
+        shown = clock.inner_text()
+        utc_now = datetime.now(UTC)
+        allowed = {
+            f"{t.hour:02d}:{t.minute:02d}" for t in (utc_now, utc_now - timedelta(minutes=1))
+        }
+        assert shown in allowed, (shown, allowed)
+    finally:
+        context.close()
