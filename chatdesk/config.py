@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
 
@@ -45,6 +46,21 @@ def tuning(name: str, default: float, environ: Mapping[str, str] | None = None) 
     if value <= 0:
         raise ConfigError(f"{name} must be greater than zero; got {raw!r}.")
     return value
+
+
+def time_zone_name(value: str | None) -> str:
+    """CHATDESK_TIME_ZONE: an IANA zone name this server knows, or "" (unset: the desk's
+    zone is then the desk-wide business hours' zone)."""
+    name = (value or "").strip()
+    if not name:
+        return ""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise ConfigError(
+            f"CHATDESK_TIME_ZONE must be a time zone name such as Europe/London; got {value!r}."
+        ) from exc
+    return name
 
 
 def parse_hosts(value: str | None) -> list[str]:
@@ -146,6 +162,7 @@ class Config:
     channel_layers: dict[str, Any]
     redis_url: str | None
     var_dir: Path
+    time_zone: str = ""
 
 
 def load(environ: Mapping[str, str] | None = None) -> Config:
@@ -166,4 +183,5 @@ def load(environ: Mapping[str, str] | None = None) -> Config:
         channel_layers=channel_layers(redis_url),
         redis_url=redis_url,
         var_dir=var,
+        time_zone=time_zone_name(env.get("CHATDESK_TIME_ZONE")),
     )

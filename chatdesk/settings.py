@@ -56,6 +56,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "chatdesk.accounts.middleware.idle_session_expiry",
+    # The viewer's time zone (theirs, else the desk's) for every time the pages show.
+    "chatdesk.web.times.local_time_zone",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -156,6 +158,9 @@ LOGGING = {
 
 # Desk behaviour (tunable later from the set-up pages).
 CHATDESK_DEFAULT_CAPACITY = 5
+# The zone the pages show times in (a user's own preference overrides it); "" is the
+# desk-wide business hours' zone (chatdesk.routing.desk_zone).
+CHATDESK_TIME_ZONE = CONFIG.time_zone
 
 # Outbound delivery: attempts, backoff (seconds), the provider call's timeout, how long a
 # send may stay in flight before it counts as interrupted, when an interrupted send with no

@@ -7,7 +7,7 @@ supervises, ``ada`` is the admin, ``carol`` is a customer. Their helpers live in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import Role, User
 from chatdesk.chats.models import Contact
 from chatdesk.providers.models import Channel, ChannelKind
+from chatdesk.routing import desk_zone
 from chatdesk.routing.models import Department
 from tests.support import webhooks
 from tests.support.personas import ApiClient, make_online, make_user
@@ -32,6 +33,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if item.path.is_relative_to(BROWSER_TESTS):
             item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(autouse=True)
+def desk_zone_of_a_fresh_desk() -> Iterator[None]:
+    """Each test starts on a desk with no business hours, so the desk's zone is UTC: what a
+    process held from an earlier test (whose rows rolled back) is not carried over."""
+    desk_zone.keep_desk_time_zone(desk_zone.UTC)
+    yield
+    desk_zone.keep_desk_time_zone(None)
 
 
 @pytest.fixture

@@ -54,6 +54,13 @@ class User(AbstractUser):
     last_assigned_at = models.DateTimeField(
         null=True, blank=True, help_text="For 'longest idle first' when routing."
     )
+    # The zone this user's pages show times in; blank is the desk's (chatdesk.routing.desk_zone).
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        help_text="The time zone the pages show times in (an IANA name); blank: the desk's.",
+    )
 
     class Meta:
         ordering = ["username"]

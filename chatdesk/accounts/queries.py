@@ -15,6 +15,7 @@ from django.utils import timezone
 from chatdesk.accounts.models import ApiToken, Connection, Presence, Role, User
 from chatdesk.chats.models import Chat, ChatKind, ChatStatus
 from chatdesk.core import clock
+from chatdesk.routing.desk_zone import desk_time_zone
 
 # A connection whose heartbeat is older than this no longer makes its user online.
 CONNECTION_STALE_AFTER = timedelta(seconds=60)
@@ -165,7 +166,7 @@ class AgentSummary:
 
 def start_of_today() -> datetime:
     """Midnight in the desk's time zone: what "today" means in the summary."""
-    local = timezone.localtime(clock.now())
+    local = timezone.localtime(clock.now(), desk_time_zone())
     return local.replace(hour=0, minute=0, second=0, microsecond=0)
 
 

@@ -38,6 +38,7 @@ from chatdesk.core import clock
 from chatdesk.core.errors import BadInput, Conflict
 from chatdesk.realtime import log as live_events
 from chatdesk.routing.models import Department
+from chatdesk.routing.zones import zone_or_none
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,20 @@ def _check_personal(name: str, value: str) -> str:
     return value
 
 
+def _check_time_zone(time_zone: str) -> str:
+    """An IANA zone name this server knows, or "" for the desk's zone."""
+    name = time_zone.strip()
+    if not name:
+        return ""
+    limit = User._meta.get_field("time_zone").max_length or 64
+    if len(name) > limit or zone_or_none(name) is None:
+        raise BadInput(
+            f"{name[:limit]!r} is not a time zone this server knows: give a name such as "
+            "Europe/London or America/New_York, or leave it empty for the desk's zone."
+        )
+    return name
+
+
 def _is_active_admin(user: User) -> bool:
     return user.is_active and user.is_admin
 
@@ -121,6 +136,7 @@ def create_user(
     capacity: int | None = None,
     department_ids: Iterable[int] = (),
     check_password_strength: bool = True,
+    time_zone: str = "",
     by: User | None = None,
 ) -> User:
     """Create a user. Admins get Django's staff flags so the set-up pages open for them.
@@ -131,7 +147,12 @@ def create_user(
     _check_role(role)
     if capacity is not None:
         _check_capacity(capacity)
-    user = User(username=username, role=role, display_name=_check_display_name(display_name))
+    user = User(
+        username=username,
+        role=role,
+        display_name=_check_display_name(display_name),
+        time_zone=_check_time_zone(time_zone),
+    )
     if capacity is not None:
         user.capacity = capacity
     apply_role_flags(user)
@@ -172,6 +193,7 @@ class UserChanges:
     first_name: str | None = None
     last_name: str | None = None
     email: str | None = None
+    time_zone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,7 @@ def change_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
         )
         if value is not None
     }
+    time_zone = _check_time_zone(changes.time_zone) if changes.time_zone is not None else None
     with transaction.atomic():
         locked = User.objects.select_for_update().get(pk=user.pk)
         departments = (
@@ -234,6 +257,8 @@ def change_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
             locked.is_active = changes.is_active
         for name, value in personal.items():
             setattr(locked, name, value)
+        if time_zone is not None:
+            locked.time_zone = time_zone
         if changes.password is not None:
             _check_password(changes.password, locked)
             locked.set_password(changes.password)
@@ -250,6 +275,18 @@ def change_user(*, user: User, changes: UserChanges, by: User | None = None) -> 
     # Room for more chats, or new departments: waiting chats may now go to them.
     may_take_more = (more_room or departments is not None) and locked.role == Role.AGENT
     return UserUpdate(locked, may_take_more=may_take_more)
+
+
+def set_time_zone(*, user: User, time_zone: str) -> User:
+    """A user's own preference: the zone their pages show times in ("" is the desk's).
+    Anyone may set their own; an admin sets another's through ``change_user``."""
+    name = _check_time_zone(time_zone)
+    with transaction.atomic():
+        updated = User.objects.filter(pk=user.pk, is_active=True).update(time_zone=name)
+        if not updated:
+            raise BadInput("This account is deactivated.")
+    user.time_zone = name
+    return user
 
 
 def _keep_an_admin(*, besides: User) -> None:

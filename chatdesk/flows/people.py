@@ -22,6 +22,7 @@ def create_user(
     capacity: int | None = None,
     department_ids: Iterable[int] = (),
     check_password_strength: bool = True,
+    time_zone: str = "",
     by: User | None = None,
 ) -> User:
     """Create a user (see accounts.services.create_user). A new user has no connection
@@ -34,6 +35,7 @@ def create_user(
         capacity=capacity,
         department_ids=department_ids,
         check_password_strength=check_password_strength,
+        time_zone=time_zone,
         by=by,
     )
 

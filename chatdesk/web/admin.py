@@ -49,7 +49,7 @@ from chatdesk.web.forms import DepartmentAdminForm, DeskUserChangeForm, DeskUser
 
 # What the user form may change, as the service names it (the rest: departments,
 # presence and the password, below).
-USER_FIELDS = ("username", "role", "display_name", "capacity", "is_active")
+USER_FIELDS = ("username", "role", "display_name", "capacity", "is_active", "time_zone")
 PERSONAL_FIELDS = ("first_name", "last_name", "email")
 
 
@@ -151,7 +151,19 @@ class DeskUserAdmin(WritesThroughServices, UserAdmin):
     )
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        ("Desk", {"fields": ("role", "display_name", "departments", "capacity", "presence")}),
+        (
+            "Desk",
+            {
+                "fields": (
+                    "role",
+                    "display_name",
+                    "departments",
+                    "capacity",
+                    "presence",
+                    "time_zone",
+                )
+            },
+        ),
         ("Personal details", {"fields": ("first_name", "last_name", "email")}),
         (
             "Status",

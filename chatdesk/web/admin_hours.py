@@ -13,6 +13,7 @@ from django.db.models import Count, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from chatdesk.routing import services as routing_services
 from chatdesk.routing.models import BusinessHours, DatedException, WeeklyInterval
@@ -136,7 +137,7 @@ class BusinessHoursAdmin(WritesThroughServices):
         """A grid of the seven days by the hour, open hours shaded (saved intervals)."""
         if obj is None or obj.pk is None:
             return "Shown once the hours are saved."
-        return week_grid(list(obj.weekly.all()))
+        return week_grid(list(obj.weekly.all()), zone=obj.timezone)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BusinessHours]:
         return super().get_queryset(request).annotate(interval_count=Count("weekly"))
@@ -195,9 +196,10 @@ class BusinessHoursAdmin(WritesThroughServices):
             self.delete_model(request, hours)
 
 
-def week_grid(intervals: list[WeeklyInterval]) -> str:
+def week_grid(intervals: list[WeeklyInterval], *, zone: str = "") -> str:
     """An HTML table: a row per day, a cell per hour, shaded when open for any of it. An
-    interval whose end comes before its start runs past midnight into the next day."""
+    interval whose end comes before its start runs past midnight into the next day. The
+    hours are wall-clock times in the schedule's ``zone``, which the caption names."""
     open_hours: set[tuple[int, int]] = set()
     for interval in intervals:
         start = interval.start.hour * 60 + interval.start.minute
@@ -226,9 +228,11 @@ def week_grid(intervals: list[WeeklyInterval]) -> str:
             for day, name in DAYS
         ),
     )
+    caption = format_html("<caption>Hours in {} time</caption>", zone) if zone else mark_safe("")
     return format_html(
         "<table class='week-grid' aria-label='Opening hours by day and hour'>"
-        "<thead><tr><td></td>{}</tr></thead><tbody>{}</tbody></table>",
+        "{}<thead><tr><td></td>{}</tr></thead><tbody>{}</tbody></table>",
+        caption,
         header,
         rows,
     )

@@ -4,12 +4,13 @@ share each keep their own routes."""
 
 from django.urls import include, path
 
-from chatdesk.web import simulator_views, views
+from chatdesk.web import simulator_views, time_zone_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
+    path("account/time-zone/", time_zone_views.time_zone_page, name="time-zone"),
     path("", include("chatdesk.web.agent_urls")),
     path("", include("chatdesk.web.supervisor_urls")),
     path("", include("chatdesk.web.panel_urls")),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
 from typing import Any
@@ -18,14 +17,13 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.dates import MONTHS_3
 from django.utils.text import Truncator
 from django.views.decorators.http import require_GET
 from django_htmx.http import HttpResponseClientRedirect
 
 from chatdesk.accounts.models import User
 from chatdesk.flows import presence as presence_flow
+from chatdesk.web.times import ShownTime, shown_time
 
 View = Callable[..., HttpResponse]
 
@@ -156,25 +154,12 @@ def chat_route(name: str) -> Callable[[int], str]:
     return lambda chat_id: f"{prefix}{chat_id}{suffix}"
 
 
-@dataclass(frozen=True)
-class ListTime:
-    """A time as the lists show it, in the current time zone, as ``|date`` writes it:
-    ``iso`` ("c") for ``<time datetime>``, ``full`` ("j M Y, H:i e") for its title,
-    ``day_time`` ("j M, H:i") and ``clock`` ("H:i") on the row."""
-
-    iso: str
-    full: str
-    day_time: str
-    clock: str
+# A time as the lists show it (chatdesk.web.times): formatted once per row, in Python.
+ListTime = ShownTime
 
 
 def list_time(value: datetime) -> ListTime:
-    local = timezone.localtime(value)
-    month = MONTHS_3[local.month].title()
-    clock = f"{local.hour:02d}:{local.minute:02d}"
-    day_time = f"{local.day} {month}, {clock}"
-    full = f"{local.day} {month} {local.year:04d}, {clock} {local.tzname() or ''}"
-    return ListTime(iso=local.isoformat(), full=full, day_time=day_time, clock=clock)
+    return shown_time(value)
 
 
 # How much of the latest message a row shows (the templates escape it).

@@ -37,6 +37,7 @@ def test_admin_creates_an_agent_in_departments(api_as, ada, sales, support):
         "online": False,
         "display_name": "Erin Agent",
         "is_active": True,
+        "time_zone": "",
     }
     assert erin.check_password("plum-tree-harbour-42")
     assert erin.capacity == 3

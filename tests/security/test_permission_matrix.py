@@ -130,6 +130,9 @@ PAGES: list[Row] = [
     R("POST", "login/", "ok 302 302 302 302", data={"username": "x", "password": "y"}),
     R("GET", "logout/", "login ok ok ok ok"),
     R("POST", "logout/", "login login login login login"),
+    # Everyone's own time zone.
+    R("GET", "account/time-zone/", "login ok ok ok ok"),
+    R("POST", "account/time-zone/", "login 302 302 302 302", data={"time_zone": "Asia/Tokyo"}),
     # The agent workspace: agents only.
     R("GET", "agent/", "login ok ok 403 403"),
     R("POST", "agent/", "405 405 405 405 405"),

@@ -15,6 +15,7 @@ from chatdesk.flows import people, presence
 
 router = Router(tags=["users"])
 
+ZONE_HELP = "The zone the user's pages show times in; empty: the desk's."
 RoleName = Literal["agent", "supervisor", "admin"]
 PresenceName = Literal["available", "away", "offline"]
 
@@ -31,6 +32,7 @@ class UserIn(Schema):
         description="How many open chats the agent may hold at once.",
     )
     display_name: str = ""
+    time_zone: str = Field("", description=ZONE_HELP)
 
 
 class UserPatch(Schema):
@@ -43,6 +45,7 @@ class UserPatch(Schema):
     capacity: int | None = Field(None, ge=MIN_CAPACITY, le=MAX_CAPACITY)
     display_name: str | None = None
     is_active: bool | None = None
+    time_zone: str | None = None
 
 
 class UserOut(Schema):
@@ -55,6 +58,7 @@ class UserOut(Schema):
     online: bool = Field(description="At least one live browser connection.")
     display_name: str
     is_active: bool
+    time_zone: str = Field(description=ZONE_HELP)
 
     @staticmethod
     def resolve_department_ids(obj: User) -> list[int]:
@@ -89,6 +93,7 @@ def create_user(request: HttpRequest, payload: UserIn) -> Status[User]:
         display_name=payload.display_name,
         capacity=payload.capacity,
         department_ids=payload.department_ids,
+        time_zone=payload.time_zone,
         by=by,
     )
     return Status(201, access.user_for(by, user.pk))
@@ -112,6 +117,7 @@ def update_user(request: HttpRequest, user_id: int, payload: UserPatch) -> User:
             capacity=payload.capacity,
             department_ids=payload.department_ids,
             is_active=payload.is_active,
+            time_zone=payload.time_zone,
         ),
         by=by,
     )

@@ -53,9 +53,18 @@
   function tickClock() {
     var clock = document.querySelector("[data-clock]");
     if (clock) {
-      var now = new Date();
-      clock.textContent =
-        String(now.getHours()).padStart(2, "0") + ":" + String(now.getMinutes()).padStart(2, "0");
+      // The desk's clock, as the server wrote it: in the page's zone, not the browser's.
+      var zone = clock.getAttribute("data-time-zone") || undefined;
+      try {
+        clock.textContent = new Intl.DateTimeFormat("en-GB", {
+          hour: "2-digit",
+          minute: "2-digit",
+          hourCycle: "h23",
+          timeZone: zone,
+        }).format(new Date());
+      } catch (unknownZone) {
+        // Leave the server's time in place.
+      }
     }
   }
 
