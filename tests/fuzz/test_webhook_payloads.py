@@ -260,11 +260,9 @@ def assert_stored_once(
     for message, message_id in zip(messages, ids, strict=True):
         if message_id in new:
             first.setdefault(message_id, message)
-    for message_id, message in first.items():
-        if message["type"] == "text":
-            assert rows.get(provider_message_id=message_id).text == storable(
-                message["text"]["body"]
-            )
+    for kept_id, kept in first.items():
+        if kept["type"] == "text":
+            assert rows.get(provider_message_id=kept_id).text == storable(kept["text"]["body"])
 
 
 # --- WhatsApp properties ------------------------------------------------------------
