@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time, timedelta
+from pathlib import Path
 from typing import Any
 
 import phonenumbers
@@ -30,8 +32,15 @@ from chatdesk.chats.models import (
     TicketState,
 )
 from chatdesk.core import clock
-from chatdesk.demo.loader import ADMIN_PASSWORD, DEMO_CHANNEL_NAME, USERS, describe, load_demo
+from chatdesk.demo.loader import (
+    ADMIN_PASSWORD,
+    DEMO_CHANNEL_NAME,
+    USERS,
+    describe,
+    load_demo,
+)
 from chatdesk.providers.models import Channel, ChannelKind, Template, TemplateStatus
+from chatdesk.routing import desk_zone
 from chatdesk.routing.models import BusinessHours, Department
 from tests.support.chats import write_in
 
@@ -211,3 +220,17 @@ def test_no_demo_ticket_is_beyond_every_agents_reach() -> None:
         assert visible_chats(agent).filter(pk=ticket.pk).exists(), agent.username
     for waiting in Chat.objects.filter(ticket_state=TicketState.UNASSIGNED):
         assert any(visible_chats(a).filter(pk=waiting.pk).exists() for a in agents), waiting
+
+
+def test_the_demo_shows_times_in_the_zone_the_readme_names(client) -> None:
+    load_demo()
+    desk_zone.keep_desk_time_zone(None)  # as a fresh process: read from the stored hours
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    named = "Africa/Johannesburg"
+    assert f'the top bar says "Times in\n{named}"' in readme
+
+    assert desk_zone.desk_time_zone().key == named
+    client.force_login(User.objects.get(username="thandi"))
+    page = client.get("/agent/").content.decode()
+    words = " ".join(re.sub(r"<[^>]+>", "", page).split())
+    assert f"Times in {named}" in words
