@@ -82,7 +82,8 @@ def send_message(*, chat_id: int, reply: Reply, by: User) -> Message:
 
 
 def retry_message(*, chat_id: int, message_id: int, by: User) -> Message:
-    """Queue a failed message of a chat again: the same row, its attempts kept (the outbound
+    """Queue a failed message of a chat again: the same row, with a fresh round of attempts
+    (a person chose to try again, so it gets the retries a new message gets; the outbound
     flow delivers it after commit). Only a failed message may be retried, so a second click
     finds it queued and is refused: it is never sent twice."""
     with transaction.atomic():
@@ -114,6 +115,7 @@ def retry_message(*, chat_id: int, message_id: int, by: User) -> Message:
             next_attempt_at=None,
             in_flight_since=None,
             provider_message_id=None,
+            attempts=0,
         )
         message.refresh_from_db()
         live_events.message_event(LiveEventType.MESSAGE_STATUS, message)
