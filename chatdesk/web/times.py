@@ -26,10 +26,17 @@ def zone_for(user: User | None) -> ZoneInfo:
     return (zone_or_none(own) if own else None) or desk_time_zone()
 
 
+# Paths that show no times to a person: the providers' webhooks (whose statement count
+# is pinned), the API (UTC ISO times) and the health checks do not look the zone up.
+SHOWS_NO_TIMES = ("/webhooks/", "/api/", "/healthz", "/readyz", "/static/")
+
+
 def local_time_zone(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable:
-    """Middleware: the viewer's zone is the current one while the request is answered."""
+    """Middleware: the viewer's zone is the current one while a page is answered."""
 
     def middleware(request: HttpRequest) -> HttpResponse:
+        if request.path.startswith(SHOWS_NO_TIMES):
+            return get_response(request)
         user = getattr(request, "user", None)
         signed_in = user is not None and user.is_authenticated
         timezone.activate(zone_for(user if signed_in else None))

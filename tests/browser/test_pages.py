@@ -29,8 +29,8 @@ def test_admin_sees_channels_without_their_secrets(page: Page):
     log_in(page, "ada")
     page.goto("/setup/providers/channel/")
     page.get_by_role("link", name="WhatsApp Sales").click()
-    expect(page.get_by_label("Access token (WhatsApp)")).to_have_value("")
-    expect(page.get_by_text("Stored. Leave blank to keep it").first).to_be_visible()
+    expect(page.get_by_label("Access token")).to_have_value("")
+    expect(page.get_by_text("Set. Leave blank to keep it").first).to_be_visible()
 
 
 def test_supervisor_sees_the_three_tabs_with_counts(page: Page, server_url: str, screenshot):

@@ -171,7 +171,10 @@ def test_row_times_read_as_the_date_filter_writes_them(when: datetime, zone: str
     with timezone.override(ZoneInfo(zone)):
         shown = list_time(when)
         assert shown.iso == date_filter(timezone.localtime(when), "c")
-        assert shown.full == date_filter(timezone.localtime(when), "j M Y, H:i e")
+        local = timezone.localtime(when)
+        abbreviation, name = date_filter(local, "T"), zone
+        named = name if abbreviation in ("", name) else f"{abbreviation} ({name})"
+        assert shown.full == f"{date_filter(local, 'l j F Y, H:i')} {named}"
         assert shown.day_time == date_filter(timezone.localtime(when), "j M, H:i")
         assert shown.clock == date_filter(timezone.localtime(when), "H:i")
 

@@ -317,11 +317,11 @@ def post_message(request: HttpRequest, chat_id: int, payload: MessageIn) -> Stat
 
 @router.post(
     "/{chat_id}/messages/{message_id}/retry",
-    response={200: MessageOut, **errors(401, 403, 404, 409)},
+    response={200: MessageOut, **errors(400, 401, 403, 404, 409)},
 )
 def retry_failed_message(request: HttpRequest, chat_id: int, message_id: int) -> Message:
-    """Send a failed message again: the same message goes back to ``queued`` (its attempts
-    kept). Only a failed message may be retried: a second retry is a 409."""
+    """Send a failed message again: the same message goes back to ``queued`` (with a fresh
+    round of attempts). Only a failed message may be retried: a second retry is a 409."""
     return retry_message(chat_id=chat_id, message_id=message_id, by=acting_user(request))
 
 

@@ -205,6 +205,10 @@
     socket = null;
     window.clearInterval(pinger);
     document.documentElement.setAttribute("data-live", "off");
+    if (leaving) {
+      stopped = true;
+      return;
+    }
     if (code === CLOSE_UNAUTHENTICATED) {
       stopped = true;
       sessionEnded();
@@ -214,6 +218,27 @@
     retry = window.setTimeout(connect, delay);
     delay = Math.min(delay * 2, MAX_DELAY_MS);
   }
+
+  // Signing out (a form marked data-signs-out) leaves the page: neither the stream's close
+  // nor a fragment answered after the session ended may then send the browser to the
+  // sign-in page a second time, asked to come back here.
+  var leaving = false;
+  document.addEventListener(
+    "submit",
+    function (event) {
+      if (event.target instanceof HTMLFormElement && event.target.hasAttribute("data-signs-out")) {
+        leaving = true;
+      }
+    },
+    true
+  );
+  ["htmx:beforeRequest", "htmx:beforeOnLoad"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (leaving) {
+        event.preventDefault();
+      }
+    });
+  });
 
   // Off the network the socket is dead, though the browser may take a minute to notice:
   // let it go now, and come back as soon as the network does rather than after a backoff.
