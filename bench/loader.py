@@ -348,7 +348,7 @@ def _load_people(conn: psycopg.Connection, plan: Plan, now: float) -> dict[str, 
     def users() -> Iterator[str]:
         yield _row(
             1, "!bench", None, "f", "supervisor", "Sam", "Supervisor", "", "f", "t",
-            joined, "supervisor", "Sam Supervisor", 5, "offline", None, None, None, "available",
+            joined, "supervisor", "Sam Supervisor", 5, "offline", None, None, None, "available", "",
         )  # fmt: skip
         for a in range(s.agents):
             number = a + 1
@@ -356,7 +356,7 @@ def _load_people(conn: psycopg.Connection, plan: Plan, now: float) -> dict[str, 
                 plan.agent_base_id + a, "!bench", None, "f", f"agent{number:03d}",
                 "Agent", f"{number:03d}", "", "f", "t", joined, "agent",
                 f"Agent {number:03d}", s.capacity, presences[a % 4], joined, None,
-                _iso(now - 60 * (a + 1)), "available",
+                _iso(now - 60 * (a + 1)), "available", "",
             )  # fmt: skip
 
     out["accounts_user"] = _copy(conn, "accounts_user", USER_COLUMNS, users())
@@ -394,6 +394,7 @@ USER_COLUMNS = [
     "id", "password", "last_login", "is_superuser", "username", "first_name", "last_name",
     "email", "is_staff", "is_active", "date_joined", "role", "display_name", "capacity",
     "presence", "presence_changed_at", "last_seen_at", "last_assigned_at", "chosen_presence",
+    "time_zone",
 ]  # fmt: skip
 
 CHAT_COLUMNS = [
