@@ -81,7 +81,9 @@ def test_a_transfer_with_a_note_is_a_success_for_alice_and_the_note_reaches_bob(
     dialog.get_by_role("button", name="Assign").click()
 
     # Alice is told it went, as a success; no error anywhere.
-    expect(alice.locator(".ws-flash-text")).to_have_text("Transferred the chat to Bob Agent.")
+    expect(alice.locator(".ws-flash-text")).to_have_text(
+        "Transferred the chat to Bob Agent.", timeout=15_000
+    )
     expect(dialog).to_have_count(0)
     left = alice.locator(".ws-chat-left")
     expect(left).to_have_text("You transferred this chat to Bob Agent.", timeout=LIVE_DEADLINE_MS)
