@@ -8,6 +8,9 @@ from chatdesk.api.api import api
 from chatdesk.ops import health
 from chatdesk.web.admin_site import setup_site
 
+# Refused before a view runs (too large, too many fields): a sentence, as JSON for machines.
+handler400 = "chatdesk.ops.bad_requests.bad_request"
+
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -18,6 +18,7 @@ from chatdesk.accounts.models import User
 from chatdesk.chats.models import ChatStatus, Message
 from chatdesk.chats.services import assignment, inbound
 from chatdesk.flows import outbound, queues
+from chatdesk.providers import provider_events
 from chatdesk.providers.base import InboundMessage, WebhookBatch
 from chatdesk.providers.models import Channel
 from chatdesk.realtime import log as live_events
@@ -30,10 +31,12 @@ class ReceiveResult:
     duplicates: int = 0
     statuses_applied: int = 0
     statuses_ignored: int = 0
+    kept: int = 0  # unreadable items kept raw for the admins
 
 
 def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
-    """Store a parsed webhook: each message in its own transaction, then the statuses."""
+    """Store a parsed webhook: each message in its own transaction, then the statuses,
+    then (raw, for the admins) the items that could not be read."""
     result = ReceiveResult()
     for message in batch.messages:
         stored = receive_message(channel=channel, inbound=message)
@@ -46,6 +49,8 @@ def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
             result.statuses_applied += 1
         else:
             result.statuses_ignored += 1
+    if batch.unreadable:
+        result.kept = provider_events.keep_unreadable(channel=channel, items=batch.unreadable)
     return result
 
 

@@ -107,9 +107,26 @@ class StatusUpdate:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """One item of a webhook (a message, a status) the desk cannot read, as the provider
+    sent it, and why: kept for the admins while the rest of the webhook is stored."""
+
+    reason: str
+    payload: Any
+    provider_message_id: str = ""
+
+
+def item_id(item: Any) -> str:
+    """An unreadable item's own id, when it has a readable one."""
+    value = item.get("id") if isinstance(item, dict) else None
+    return value[:255] if isinstance(value, str) else ""
+
+
+@dataclass(frozen=True)
 class WebhookBatch:
     messages: list[InboundMessage] = field(default_factory=list)
     statuses: list[StatusUpdate] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

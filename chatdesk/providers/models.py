@@ -1,4 +1,4 @@
-"""Channels and WhatsApp message templates."""
+"""Channels, WhatsApp message templates, and what providers sent that the desk kept raw."""
 
 from __future__ import annotations
 
@@ -121,6 +121,43 @@ class SendPace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel_id}: next slot {self.next_slot_at}"
+
+
+class ProviderEventKind(models.TextChoices):
+    UNREADABLE = "unreadable", "Unreadable"
+
+
+class ProviderEvent(models.Model):
+    """An item of a webhook the desk could not store as a message or a status (a sender
+    that is no phone number, a field missing): kept as the provider sent it, with the
+    reason, for the admins to see on the set-up pages. The webhook it came in is answered
+    2xx once everything else in it is stored, so the provider does not retry it for ever
+    and the valid messages beside it are not refused with it. A retried webhook keeps each
+    item once (its digest is unique per channel)."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="provider_events")
+    kind = models.CharField(max_length=16, choices=ProviderEventKind.choices)
+    reason = models.TextField()
+    provider_message_id = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField()
+    digest = models.CharField(max_length=64)  # sha256 of the item's canonical JSON
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["channel", "-received_at"], name="provider_event_recent")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "digest"], name="provider_event_kept_once_per_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in ProviderEventKind]),
+                name="provider_event_kind_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} from {self.channel_id}: {self.reason[:60]}"
 
 
 class TemplateCategory(models.TextChoices):

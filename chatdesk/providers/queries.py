@@ -1,14 +1,22 @@
-"""Reads about channels and templates, and what each channel kind's config holds."""
+"""Reads about channels and templates, what each channel kind's config holds, and what
+the providers sent that the desk kept unread."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Max, QuerySet
 
-from chatdesk.providers.models import Channel, ChannelKind, Template
+from chatdesk.providers.models import (
+    Channel,
+    ChannelKind,
+    ProviderEvent,
+    ProviderEventKind,
+    Template,
+)
 
 DEFAULT_GRAPH_API_URL = "https://graph.facebook.com/v21.0"
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
@@ -178,3 +186,17 @@ def templates(*, channel_id: int | None = None, status: str | None = None) -> Qu
     if status is not None:
         rows = rows.filter(status=status)
     return rows
+
+
+@dataclass(frozen=True)
+class UnreadableSummary:
+    count: int
+    latest: datetime | None
+
+
+def unreadable_summary(channel: Channel) -> UnreadableSummary:
+    """How many unreadable items the channel's provider sent, and when the latest came."""
+    found = ProviderEvent.objects.filter(
+        channel=channel, kind=ProviderEventKind.UNREADABLE
+    ).aggregate(count=Count("id"), latest=Max("received_at"))
+    return UnreadableSummary(count=found["count"], latest=found["latest"])

@@ -10,6 +10,7 @@ secrets are write-only and API tokens show no hash.
 
 from __future__ import annotations
 
+import json
 from contextvars import ContextVar
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.text import Truncator
 from django.views.decorators.http import require_POST
 
@@ -38,7 +40,7 @@ from chatdesk.chats.models import (
     Notification,
 )
 from chatdesk.flows import people, presence
-from chatdesk.providers.models import Channel, Template
+from chatdesk.providers.models import Channel, ProviderEvent, Template
 from chatdesk.routing import services as routing_services
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.web.admin_channels import ChannelAdmin, TemplateAdmin
@@ -320,6 +322,23 @@ class DepartmentAdmin(WritesThroughServices):
 setup_site.register(BusinessHours, BusinessHoursAdmin)
 setup_site.register(Channel, ChannelAdmin)
 setup_site.register(Template, TemplateAdmin)
+
+
+@admin.register(ProviderEvent, site=setup_site)
+class ProviderEventAdmin(ReadOnlyAdmin):
+    """What a provider sent that the desk could not read, with the reason: the webhook was
+    answered 2xx, so nothing else shows it."""
+
+    list_display = ("received_at", "channel", "kind", "reason", "provider_message_id")
+    list_filter = ("kind", "channel")
+    search_fields = ("reason", "provider_message_id")
+    list_select_related = ("channel",)
+    fields = ("received_at", "channel", "kind", "reason", "provider_message_id", "as_sent")
+    readonly_fields = fields
+
+    @admin.display(description="As the provider sent it")
+    def as_sent(self, obj: ProviderEvent) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
 
 
 # Contacts and chats

@@ -13,13 +13,21 @@ from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.timezone import localtime
 from django.views.decorators.http import require_POST
 
 from chatdesk.core.errors import DeskError
 from chatdesk.providers import services as provider_services
 from chatdesk.providers.connection import check_connection
 from chatdesk.providers.models import Channel, ChannelKind, Template
-from chatdesk.providers.queries import config_label, missing_secrets, webhook_url
+from chatdesk.providers.queries import (
+    config_label,
+    missing_secrets,
+    unreadable_summary,
+    webhook_url,
+)
 from chatdesk.providers.template_sync import sync_templates
 from chatdesk.web.admin_writes import WritesThroughServices, acting_user
 from chatdesk.web.forms import ChannelAdminForm, channel_fields_of
@@ -39,7 +47,7 @@ class ChannelAdmin(WritesThroughServices):
     list_filter = ("kind", "is_active", "department")
     search_fields = ("name",)
     list_select_related = ("department",)
-    readonly_fields = ("webhook_to_paste",)
+    readonly_fields = ("webhook_to_paste", "unreadable_items")
     change_form_template = "admin/providers/channel/change_form.html"
 
     class Media:
@@ -83,7 +91,7 @@ class ChannelAdmin(WritesThroughServices):
             (
                 "Webhook",
                 {
-                    "fields": ("webhook_to_paste",),
+                    "fields": ("webhook_to_paste", "unreadable_items"),
                     "description": (
                         "Paste this URL into Meta's app dashboard (WhatsApp → Configuration → "
                         "Callback URL, with the verify token) or into Twilio's number "
@@ -203,6 +211,23 @@ class ChannelAdmin(WritesThroughServices):
             return "Shown once the channel is saved."
         url = webhook_url(obj, request_base=_request_base.get())
         return url or "None needed: the sandbox channel is driven from the simulator."
+
+    @admin.display(description="Unreadable items")
+    def unreadable_items(self, obj: Channel | None) -> str:
+        """What the provider sent on this channel that the desk could not read, linked."""
+        if obj is None or obj.pk is None:
+            return "None yet."
+        kept = unreadable_summary(obj)
+        if kept.count == 0:
+            return "None: every item the provider sent was read."
+        url = reverse("setup:providers_providerevent_changelist") + f"?channel__id__exact={obj.pk}"
+        return format_html(
+            '<a href="{}">{} kept</a>, the latest at {}: the webhook was answered, so the '
+            "provider will not send them again. Each shows why it could not be read.",
+            url,
+            f"{kept.count} item" + ("s" if kept.count != 1 else ""),
+            date_format(localtime(kept.latest), "DATETIME_FORMAT"),
+        )
 
     @admin.display(description="Secrets")
     def secrets_state(self, obj: Channel) -> str:

@@ -1,12 +1,16 @@
 """Webhooks the providers call. Each checks the signature on the raw request, parses the
 documented payload, and hands it to the inbound flow. Bad signature: 403 and nothing stored;
-malformed body: 400 with the reason; unknown channel: 404; a retry: 200, stored once;
-the database out of reach: 503, so the provider retries later."""
+a body that is not the provider's envelope: 400 with the reason; an item inside it the desk
+cannot read: kept raw for the admins with the reason, the rest stored, 200; unknown
+channel: 404; a retry: 200, stored once; the database out of reach: 503, so the provider
+retries later."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hmac
+import json
 import logging
 from collections.abc import Callable
 
@@ -22,7 +26,13 @@ from chatdesk.core.errors import BadInput
 from chatdesk.flows.inbound import ReceiveResult, receive_batch
 from chatdesk.providers.adapters import sms, whatsapp
 from chatdesk.providers.adapters.whatsapp_templates import parse_template_statuses
-from chatdesk.providers.base import MalformedPayload, WebhookBatch
+from chatdesk.providers.base import (
+    InboundMessage,
+    MalformedPayload,
+    StatusUpdate,
+    Unreadable,
+    WebhookBatch,
+)
 from chatdesk.providers.models import Channel, ChannelKind
 from chatdesk.providers.queries import stored_secret
 from chatdesk.providers.template_sync import apply_template_statuses
@@ -68,26 +78,39 @@ def _channel(channel_id: int, kind: str) -> Channel | None:
 
 
 def _storable(batch: WebhookBatch) -> WebhookBatch:
-    """The parsed batch, once every message in it can be stored: checked before anything
-    is written, so a webhook refused with 400 leaves no half of itself behind."""
+    """The parsed batch with what the desk cannot store (an id longer than any provider
+    sends, a sender that is no phone number) moved to its unreadable items, each with the
+    reason: checked before anything is written."""
+    messages, statuses, unreadable = [], [], list(batch.unreadable)
     for inbound in batch.messages:
-        _check_id(inbound.provider_message_id, "a message")
-        try:
-            to_e164(inbound.from_phone)
-        except BadInput as exc:
-            raise MalformedPayload(
-                f"the sender {inbound.from_phone[:40]!r} is not a phone number"
-            ) from exc
+        reason = _id_too_long(inbound.provider_message_id, "the message")
+        if not reason:
+            try:
+                to_e164(inbound.from_phone)
+            except BadInput:
+                reason = f"the sender {inbound.from_phone[:40]!r} is not a phone number"
+        if reason:
+            unreadable.append(_set_aside(inbound, reason))
+        else:
+            messages.append(inbound)
     for update in batch.statuses:
-        _check_id(update.provider_message_id, "a status")
-    return batch
+        if reason := _id_too_long(update.provider_message_id, "the status"):
+            unreadable.append(_set_aside(update, reason))
+        else:
+            statuses.append(update)
+    return WebhookBatch(messages=messages, statuses=statuses, unreadable=unreadable)
 
 
-def _check_id(value: str, where: str) -> None:
+def _id_too_long(value: str, where: str) -> str:
     if len(value) > MAX_PROVIDER_ID:
-        raise MalformedPayload(
-            f"{where}'s id is longer than {MAX_PROVIDER_ID} characters, which no provider sends"
-        )
+        return f"{where}'s id is longer than {MAX_PROVIDER_ID} characters, which no provider sends"
+    return ""
+
+
+def _set_aside(item: InboundMessage | StatusUpdate, reason: str) -> Unreadable:
+    """A parsed item the desk cannot store, as JSON, with the reason."""
+    payload = json.loads(json.dumps(dataclasses.asdict(item), default=str))
+    return Unreadable(reason, payload, item.provider_message_id[:255])
 
 
 def _summary(result: ReceiveResult) -> dict[str, int]:
@@ -95,6 +118,7 @@ def _summary(result: ReceiveResult) -> dict[str, int]:
         "stored": len(result.stored),
         "duplicates": result.duplicates,
         "statuses": result.statuses_applied,
+        "kept": result.kept,
     }
 
 

@@ -246,12 +246,15 @@ def test_media_carries_no_keyword() -> None:
     assert (message.opt_out_word, message.ends_chat) == ("", False)
 
 
+SID_NAMES = ("MessageSid", "SmsMessageSid", "SmsSid")
+
+
 @pytest.mark.parametrize(
     ("missing", "reason"),
     [
-        (("MessageSid",), "missing form field MessageSid"),
+        (SID_NAMES, "missing form field MessageSid (or SmsMessageSid, SmsSid)"),
         (("From",), "missing form field From"),
-        (("MessageSid", "From"), "missing form field MessageSid, From"),
+        ((*SID_NAMES, "From"), "missing form field MessageSid (or SmsMessageSid, SmsSid), From"),
     ],
 )
 def test_inbound_without_sid_or_sender_is_malformed(missing: tuple[str, ...], reason: str) -> None:
@@ -261,6 +264,26 @@ def test_inbound_without_sid_or_sender_is_malformed(missing: tuple[str, ...], re
     with pytest.raises(MalformedPayload) as caught:
         sms.parse_inbound(fields)
     assert str(caught.value) == reason
+
+
+@pytest.mark.parametrize("kept", ["SmsMessageSid", "SmsSid"])
+def test_twilios_older_names_for_the_id_are_read_when_message_sid_is_absent(kept: str) -> None:
+    fields = form("inbound_sms")
+    sid = fields["MessageSid"]
+    for key in SID_NAMES:
+        if key != kept:
+            del fields[key]
+    assert sms.parse_inbound(fields).messages[0].provider_message_id == sid
+
+    status = form("status_delivered")
+    sid = status["MessageSid"]
+    for key in SID_NAMES:
+        if key != kept:
+            status.pop(key, None)
+    status[kept] = sid
+    del status["MessageStatus"]  # SmsStatus stands in
+    [update] = sms.parse_status(status).statuses
+    assert (update.provider_message_id, update.status) == (sid, "delivered")
 
 
 def test_an_empty_form_is_malformed() -> None:
@@ -354,17 +377,23 @@ def test_documented_statuses_that_move_nothing_are_ignored(status: str) -> None:
 @pytest.mark.parametrize(
     ("change", "reason"),
     [
-        ({"MessageSid": None}, "missing form field MessageSid"),
-        ({"MessageStatus": None}, "missing form field MessageStatus"),
-        ({"MessageStatus": ""}, "missing form field MessageStatus"),
-        ({"MessageStatus": "exploded"}, "unknown MessageStatus 'exploded'"),
+        (
+            {"MessageSid": None, "SmsSid": None, "SmsMessageSid": None},
+            "missing form field MessageSid (or SmsMessageSid, SmsSid)",
+        ),
+        (
+            {"MessageStatus": None, "SmsStatus": None},
+            "missing form field MessageStatus (or SmsStatus)",
+        ),
+        ({"MessageStatus": "", "SmsStatus": ""}, "missing form field MessageStatus (or SmsStatus)"),
+        ({"MessageStatus": "exploded", "SmsStatus": None}, "unknown MessageStatus 'exploded'"),
     ],
 )
 def test_malformed_status_callbacks(change: dict[str, str | None], reason: str) -> None:
     fields = form("status_sent")
     for key, value in change.items():
         if value is None:
-            del fields[key]
+            fields.pop(key, None)
         else:
             fields[key] = value
     with pytest.raises(MalformedPayload) as caught:

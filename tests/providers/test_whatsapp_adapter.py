@@ -497,6 +497,18 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
         b'[{"field": "messages", "value": []}]}]}',
         "a change's 'value' must be an object",
     ),
+    "messages not a list": (
+        _value_with(messages={"id": "wamid.x"}),
+        "a change's value's 'messages' must be a list",
+    ),
+    "statuses not a list": (
+        _value_with(statuses="sent"),
+        "a change's value's 'statuses' must be a list",
+    ),
+}
+
+# An item inside the envelope that cannot be read: set aside with the reason, the rest read.
+UNREADABLE_ITEMS: dict[str, tuple[bytes, str]] = {
     "message without id": (_text_with(id=None), "a message has no 'id'"),
     "message without from": (_text_with(**{"from": None}), "a message has no 'from'"),
     "message without timestamp": (_text_with(timestamp=None), "a message has no 'timestamp'"),
@@ -510,14 +522,6 @@ MALFORMED: dict[str, tuple[bytes, str]] = {
     "huge timestamp": (_text_with(timestamp="9" * 30), "is not unix seconds"),
     "id not a string": (_text_with(id={"x": 1}), "a message's 'id' must be a non-empty string"),
     "empty id": (_text_with(id=""), "a message's 'id' must be a non-empty string"),
-    "messages not a list": (
-        _value_with(messages={"id": "wamid.x"}),
-        "a change's value's 'messages' must be a list",
-    ),
-    "statuses not a list": (
-        _value_with(statuses="sent"),
-        "a change's value's 'statuses' must be a list",
-    ),
     "message not an object": (_value_with(messages=["wamid.x"]), "a message must be an object"),
     "status not an object": (_value_with(statuses=[7]), "a status must be an object"),
     "text without body": (_text_with(text={}), "a text message has no 'body'"),
@@ -536,6 +540,28 @@ def test_malformed_bodies_raise_with_a_sentence(case: str) -> None:
     assert reason in sentence
     # The webhook writes "This is not a WhatsApp webhook payload: <sentence>."
     assert sentence == sentence.strip() and not sentence.endswith(".")
+
+
+@pytest.mark.parametrize("case", sorted(UNREADABLE_ITEMS))
+def test_an_unreadable_item_is_set_aside_with_a_sentence(case: str) -> None:
+    body, reason = UNREADABLE_ITEMS[case]
+    data = json.loads(body)
+    value = data["entry"][0]["changes"][0]["value"]
+    item = value["statuses"][0] if case.startswith("status") else value["messages"][0]
+    # A readable message beside it is read all the same.
+    beside = copy.deepcopy(payload("text")["entry"][0]["changes"][0]["value"]["messages"][0])
+    beside["id"] = "wamid.BESIDE"
+    value.setdefault("messages", []).append(beside)
+    batch = whatsapp.parse(encode(data))
+    assert [m.provider_message_id for m in batch.messages] == [
+        m["id"] for m in value["messages"] if m is not item
+    ]
+    assert batch.statuses == []
+    [unreadable] = batch.unreadable
+    assert reason in unreadable.reason
+    assert unreadable.payload == item
+    expected_id = item.get("id") if isinstance(item, dict) else None
+    assert unreadable.provider_message_id == (expected_id if isinstance(expected_id, str) else "")
 
 
 def _mutations(node: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:

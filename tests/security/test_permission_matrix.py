@@ -35,7 +35,7 @@ from chatdesk.chats.models import (
 )
 from chatdesk.chats.services.comments import add_comment
 from chatdesk.core import clock
-from chatdesk.providers.models import Channel, ChannelKind, Template
+from chatdesk.providers.models import Channel, ChannelKind, ProviderEvent, Template
 from chatdesk.routing.models import BusinessHours, Department
 from chatdesk.web.admin_site import setup_site
 from tests.support.live import connect, customer_writes, frames, run
@@ -283,6 +283,7 @@ SETUP_MODELS = {
     "routing/businesshours": ("add", "delete"),
     "providers/channel": ("add", "delete"),
     "providers/template": ("add", "delete"),
+    "providers/providerevent": ("", ""),
     "chats/contact": ("add", "delete"),
     "chats/contactoptout": ("", ""),
     "chats/chat": ("", ""),
@@ -554,6 +555,14 @@ def world(db: Any) -> World:
         user=alice, channel_name="matrix.tab", opened_at=now, last_seen_at=now
     )
     account_services.issue_api_token(user=alice, name="CRM")
+    ProviderEvent.objects.create(
+        channel=whatsapp,
+        kind="unreadable",
+        reason="a message has no 'id'",
+        payload={"type": "text"},
+        digest="1" * 64,
+        received_at=now,
+    )
     setup_ids = {}
     for model in SETUP_MODELS:
         app_label, model_name = model.split("/")

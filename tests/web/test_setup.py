@@ -25,7 +25,7 @@ from chatdesk.chats.models import (
     NotificationKind,
 )
 from chatdesk.core import clock
-from chatdesk.providers.models import Channel, ChannelKind, Template
+from chatdesk.providers.models import Channel, ChannelKind, ProviderEvent, Template
 from chatdesk.routing.models import BusinessHours, DatedException, Department, WeeklyInterval
 from tests.support.personas import PASSWORD
 
@@ -102,7 +102,16 @@ def one_of_each(make_chat, alice, sam, sales, whatsapp, sms) -> dict[type[Model]
         user=alice, channel_name="specific.abc!def", opened_at=now, last_seen_at=now
     )
     account_services.issue_api_token(user=alice, name="CRM")
+    provider_event = ProviderEvent.objects.create(
+        channel=whatsapp,
+        kind="unreadable",
+        reason="a message has no 'id'",
+        payload={"from": "27821234567", "type": "text", "text": {"body": "<b>hi</b>"}},
+        digest="0" * 64,
+        received_at=now,
+    )
     return {
+        ProviderEvent: provider_event,
         User: alice,
         Department: sales,
         BusinessHours: hours,
@@ -128,6 +137,7 @@ MODELS = [
     "routing.businesshours",
     "providers.channel",
     "providers.template",
+    "providers.providerevent",
     "chats.contact",
     "chats.contactoptout",
     "chats.chat",
@@ -531,3 +541,27 @@ def test_adding_an_admin_here_gives_the_setup_pages(client_as, ada, sales):
 def test_view_site_from_setup_opens_the_console(client_as, ada):
     html = client_as(ada).get("/setup/").content.decode()
     assert 'href="/supervisor/">View site</a>' in html
+
+
+def test_what_a_provider_sent_unread_is_shown_to_the_admin_with_the_reason(
+    client_as, ada, one_of_each, whatsapp
+):
+    client = client_as(ada)
+    event = one_of_each[ProviderEvent]
+    listing = client.get(admin_url(ProviderEvent)).content.decode()
+    assert "a message has no &#x27;id&#x27;" in listing
+    page = client.get(admin_url(event)).content.decode()
+    # As the provider sent it, escaped.
+    assert "&quot;body&quot;: &quot;&lt;b&gt;hi&lt;/b&gt;&quot;" in page
+    assert "<b>hi</b>" not in page
+    # The channel's page counts them and links to them.
+    channel_page = client.get(admin_url(whatsapp)).content.decode()
+    assert f"/setup/providers/providerevent/?channel__id__exact={whatsapp.pk}" in channel_page
+    assert "1 item kept" in channel_page
+    assert client.post(admin_url(event, "delete"), {"post": "yes"}).status_code == 403
+    assert ProviderEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_channel_with_nothing_kept_says_so(client_as, ada, whatsapp):
+    page = client_as(ada).get(admin_url(whatsapp)).content.decode()
+    assert "None: every item the provider sent was read." in page

@@ -19,6 +19,7 @@ from chatdesk.chats.models import (
     TicketState,
 )
 from chatdesk.core import clock
+from chatdesk.providers.models import ProviderEvent
 from tests.support.webhooks import (
     VERIFY_TOKEN,
     post_whatsapp,
@@ -94,7 +95,7 @@ def test_the_same_webhook_twice_stores_once(wa_channel):
     first = post_whatsapp(Client(), wa_channel, payload)
     second = post_whatsapp(Client(), wa_channel, payload)
     assert (first.status_code, second.status_code) == (200, 200)
-    assert second.json() == {"stored": 0, "duplicates": 1, "statuses": 0, "templates": 0}
+    assert second.json() == {"stored": 0, "duplicates": 1, "statuses": 0, "kept": 0, "templates": 0}
     assert Message.objects.count() == 1
     assert Chat.objects.count() == 1
     assert ChatEvent.objects.filter(kind="created").count() == 1
@@ -260,8 +261,8 @@ def test_a_single_tampered_byte_is_refused(wa_channel):
         (b'{"object": "whatsapp_business_account", "entry": {}}', "list"),
         (
             b'{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages",'
-            b'"value":{"messages":[{"from":"1","type":"text","timestamp":"1","text":{"body":"x"}}]}}]}]}',
-            "'id'",
+            b'"value":{"messages":{"id":"wamid.A"}}}]}]}',
+            "'messages' must be a list",
         ),
     ],
 )
@@ -269,7 +270,51 @@ def test_malformed_bodies_get_400_with_the_reason_and_store_nothing(wa_channel, 
     response = post_whatsapp(Client(), wa_channel, None, raw=raw)
     assert response.status_code == 400
     assert reason in response.json()["detail"]
-    assert Message.objects.count() == Chat.objects.count() == 0
+    assert Message.objects.count() == Chat.objects.count() == ProviderEvent.objects.count() == 0
+
+
+def test_one_unreadable_item_is_kept_for_the_admins_and_the_rest_is_stored(wa_channel):
+    no_id = wa_text("where is my order?", "wamid.X")
+    del no_id["id"]
+    not_a_phone = wa_text("hello", "wamid.NOTAPHONE", sender="carol")
+    too_long = wa_text("hi", "wamid." + "9" * 200)
+    payload = wa_payload(
+        no_id,
+        wa_text("the valid one", "wamid.GOOD"),
+        not_a_phone,
+        too_long,
+        statuses=[{"status": "read", "timestamp": "1764000000"}],
+    )
+    response = post_whatsapp(Client(), wa_channel, payload)
+    assert response.status_code == 200
+    assert response.json() == {
+        "stored": 1,
+        "duplicates": 0,
+        "statuses": 0,
+        "kept": 4,
+        "templates": 0,
+    }
+    assert Message.objects.get().text == "the valid one"
+    kept = {event.reason: event for event in ProviderEvent.objects.filter(channel=wa_channel)}
+    assert sorted(kept) == sorted(
+        [
+            "a message has no 'id'",
+            "a status has no 'id'",
+            "the sender 'carol' is not a phone number",
+            "the message's id is longer than 128 characters, which no provider sends",
+        ]
+    )
+    assert kept["a message has no 'id'"].payload == no_id
+    assert kept["a message has no 'id'"].kind == "unreadable"
+    assert kept["the sender 'carol' is not a phone number"].provider_message_id == "wamid.NOTAPHONE"
+    assert kept["the sender 'carol' is not a phone number"].payload["text"] == "hello"
+
+    # Meta retries a webhook it thinks was lost: nothing is stored or kept twice.
+    again = post_whatsapp(Client(), wa_channel, payload)
+    assert again.status_code == 200
+    assert again.json()["duplicates"] == 1
+    assert Message.objects.count() == 1
+    assert ProviderEvent.objects.count() == 4
 
 
 def test_media_is_kept_with_a_readable_summary(wa_channel):

@@ -105,12 +105,30 @@ def _content_type_of(mime: str) -> str:
     return kind if kind in {"image", "audio", "video"} else "document"
 
 
+# Twilio's older names for a message's id and status, still sent beside (or, by some
+# accounts and proxies, instead of) the current ones.
+SID_FIELDS = ("MessageSid", "SmsMessageSid", "SmsSid")
+STATUS_FIELDS = ("MessageStatus", "SmsStatus")
+
+
+def _first_of(form: dict[str, str], names: tuple[str, ...]) -> str:
+    return next((form[name] for name in names if form.get(name)), "")
+
+
+def _missing(form: dict[str, str], *required: tuple[str, ...]) -> None:
+    absent = [
+        names[0] + (f" (or {', '.join(names[1:])})" if names[1:] else "")
+        for names in required
+        if not _first_of(form, names)
+    ]
+    if absent:
+        raise MalformedPayload("missing form field " + ", ".join(absent))
+
+
 def parse_inbound(form: dict[str, str], *, end_keyword: str = "") -> WebhookBatch:
     """The inbound SMS or MMS, its opt-out, opt-in and end keywords marked."""
     form = {key: storable(value) for key, value in form.items()}
-    missing = [name for name in ("MessageSid", "From") if not form.get(name)]
-    if missing:
-        raise MalformedPayload("missing form field " + ", ".join(missing))
+    _missing(form, SID_FIELDS, ("From",))
     declared = (form.get("NumMedia") or "0").strip()
     count = min(int(declared), MAX_MEDIA) if declared.isdigit() else 0
     items = [
@@ -126,7 +144,7 @@ def parse_inbound(form: dict[str, str], *, end_keyword: str = "") -> WebhookBatc
     n = len(items)
     text = body if body or not n else f"[{n} attachment{'s' if n > 1 else ''}]"
     message = InboundMessage(
-        provider_message_id=form["MessageSid"],
+        provider_message_id=_first_of(form, SID_FIELDS),
         from_phone=form["From"],
         # Twilio's webhook carries no timestamp: the moment it reaches us stands in.
         timestamp=clock.now(),
@@ -145,14 +163,13 @@ def parse_inbound(form: dict[str, str], *, end_keyword: str = "") -> WebhookBatc
 
 def parse_status(form: dict[str, str], *, reference: str = "") -> WebhookBatch:
     form = {key: storable(value) for key, value in form.items()}
-    missing = [name for name in ("MessageSid", "MessageStatus") if not form.get(name)]
-    if missing:
-        raise MalformedPayload("missing form field " + ", ".join(missing))
-    raw = form["MessageStatus"].strip().lower()
+    _missing(form, SID_FIELDS, STATUS_FIELDS)
+    given = _first_of(form, STATUS_FIELDS)
+    raw = given.strip().lower()
     if raw in IGNORED_STATUSES:
         return WebhookBatch()  # documented, but says nothing about a message we sent
     if raw not in STATUS_MAP:
-        raise MalformedPayload(f"unknown MessageStatus {form['MessageStatus']!r}")
+        raise MalformedPayload(f"unknown MessageStatus {given!r}")
     status = STATUS_MAP[raw]
     code = form.get("ErrorCode", "") or ""
     reason = ""
@@ -167,7 +184,7 @@ def parse_status(form: dict[str, str], *, reference: str = "") -> WebhookBatch:
     return WebhookBatch(
         statuses=[
             StatusUpdate(
-                provider_message_id=form["MessageSid"],
+                provider_message_id=_first_of(form, SID_FIELDS),
                 status=status,
                 timestamp=clock.now(),
                 error_code=code,

@@ -19,8 +19,10 @@ from chatdesk.providers.base import (
     SendError,
     SendResult,
     StatusUpdate,
+    Unreadable,
     WebhookBatch,
     get,
+    item_id,
     load_json,
     post,
     retry_after,
@@ -212,7 +214,11 @@ def _status(status: Any) -> StatusUpdate | None:
 
 
 def parse(raw_body: bytes, *, end_keyword: str = "") -> WebhookBatch:
-    """The messages and statuses of a webhook, each message's end keyword marked."""
+    """The messages and statuses of a webhook, each message's end keyword marked.
+
+    A body that is not the documented envelope (``object``, ``entry``, ``changes``,
+    ``value``) is refused whole (MalformedPayload). A message or a status inside it that
+    cannot be read is set aside as Unreadable, with the reason, and the rest is read."""
     payload = load_json(raw_body)
     if not isinstance(payload, dict) or payload.get("object") != "whatsapp_business_account":
         raise MalformedPayload("'object' must be 'whatsapp_business_account'")
@@ -221,6 +227,7 @@ def parse(raw_body: bytes, *, end_keyword: str = "") -> WebhookBatch:
         raise MalformedPayload("'entry' must be a list")
     messages: list[InboundMessage] = []
     statuses: list[StatusUpdate] = []
+    unreadable: list[Unreadable] = []
     for entry in entries:
         changes = _need(entry, "changes", "an entry")
         if not isinstance(changes, list):
@@ -237,11 +244,21 @@ def parse(raw_body: bytes, *, end_keyword: str = "") -> WebhookBatch:
                 if isinstance(c, dict)
             }
             for message in _list(value, "messages", "a change's value"):
-                messages.append(keywords.mark(_inbound(message, names), end_keyword=end_keyword))
+                try:
+                    inbound = _inbound(message, names)
+                except MalformedPayload as exc:
+                    unreadable.append(Unreadable(str(exc), message, item_id(message)))
+                    continue
+                messages.append(keywords.mark(inbound, end_keyword=end_keyword))
             for status in _list(value, "statuses", "a change's value"):
-                if (update := _status(status)) is not None:
+                try:
+                    update = _status(status)
+                except MalformedPayload as exc:
+                    unreadable.append(Unreadable(str(exc), status, item_id(status)))
+                    continue
+                if update is not None:
                     statuses.append(update)
-    return WebhookBatch(messages=messages, statuses=statuses)
+    return WebhookBatch(messages=messages, statuses=statuses, unreadable=unreadable)
 
 
 @dataclass(frozen=True)
