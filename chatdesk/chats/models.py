@@ -14,21 +14,55 @@ def _valid(field: str, choices: type[models.TextChoices]) -> Q:
 
 
 class Contact(models.Model):
-    """The end-user: one phone number in E.164 form and a display name."""
+    """The end-user, known by a phone number in E.164 form, by the provider's user id
+    (WhatsApp's business-scoped user id, BSUID, for a user who chose a username and may
+    hide their number), by a web visitor id, or by several of them; and a display name."""
 
-    phone = models.CharField(max_length=20, unique=True, help_text="E.164, e.g. +27821234567")
+    phone = models.CharField(
+        max_length=20, unique=True, null=True, blank=True, help_text="E.164, e.g. +27821234567"
+    )
+    provider_user_id = models.CharField(
+        max_length=160,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text="WhatsApp's business-scoped user id (BSUID), e.g. ZA.1234567890",
+    )
+    username = models.CharField(max_length=100, blank=True, help_text="WhatsApp username")
+    visitor_id = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, help_text="Web chat visitor id"
+    )
     name = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["phone"]
+        ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=Q(phone__startswith="+"), name="contact_phone_e164"),
+            models.CheckConstraint(
+                condition=Q(phone__isnull=True) | Q(phone__startswith="+"),
+                name="contact_phone_e164",
+            ),
+            models.CheckConstraint(
+                condition=Q(phone__isnull=False)
+                | Q(provider_user_id__isnull=False)
+                | Q(visitor_id__isnull=False),
+                name="contact_has_an_identity",
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.phone})" if self.name else self.phone
+        return f"{self.name} ({self.address})" if self.name else self.address
+
+    @property
+    def address(self) -> str:
+        """How the desk shows who this is when there is no name: the phone number, else
+        the username, else the provider's user id, else "Web visitor"."""
+        if self.phone:
+            return self.phone
+        if self.username:
+            return f"@{self.username}"
+        return self.provider_user_id or "Web visitor"
 
 
 class ContactOptOut(models.Model):
@@ -308,6 +342,7 @@ class ContentType(models.TextChoices):
     INTERACTIVE = "interactive", "Interactive reply"
     BUTTON = "button", "Button reply"
     REACTION = "reaction", "Reaction"
+    SYSTEM = "system", "Notice from the provider"
     UNSUPPORTED = "unsupported", "Unsupported"
 
 

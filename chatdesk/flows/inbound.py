@@ -32,6 +32,7 @@ class ReceiveResult:
     statuses_applied: int = 0
     statuses_ignored: int = 0
     kept: int = 0  # unreadable items kept raw for the admins
+    notices: int = 0  # provider notices about a contact with no chat here to show them in
 
 
 def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
@@ -39,9 +40,11 @@ def receive_batch(*, channel: Channel, batch: WebhookBatch) -> ReceiveResult:
     then (raw, for the admins) the items that could not be read."""
     result = ReceiveResult()
     for message in batch.messages:
-        stored = receive_message(channel=channel, inbound=message)
-        if stored is None:
+        stored, duplicate = _receive_once(channel, message)
+        if duplicate:
             result.duplicates += 1
+        elif stored is None:
+            result.notices += 1
         else:
             result.stored.append(stored.pk)
     for update in batch.statuses:
@@ -61,7 +64,13 @@ _ATTEMPTS = 3
 
 def receive_message(*, channel: Channel, inbound: InboundMessage) -> Message | None:
     """Store one inbound message and place the chat it starts; None when it was already
-    stored (a retried webhook).
+    stored (a retried webhook), or when it is a provider's notice with no chat to join."""
+    return _receive_once(channel, inbound)[0]
+
+
+def _receive_once(channel: Channel, inbound: InboundMessage) -> tuple[Message | None, bool]:
+    """The stored message (None when there was nothing to store) and whether it was a
+    duplicate.
 
     The database's unique provider id is the only duplicate check: a duplicate's insert
     fails and its whole transaction rolls back, with whatever it had started (a contact,
@@ -73,19 +82,21 @@ def receive_message(*, channel: Channel, inbound: InboundMessage) -> Message | N
             with transaction.atomic():
                 message = _receive(channel, inbound)
                 live_events.number_before_commit()
-            return message
+            return message, False
         except IntegrityError:
             if Message.objects.filter(
                 channel=channel, provider_message_id=inbound.provider_message_id
             ).exists():
-                return None
+                return None, True
             if attempt == _ATTEMPTS:
                 raise
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _receive(channel: Channel, message: InboundMessage) -> Message:
+def _receive(channel: Channel, message: InboundMessage) -> Message | None:
     stored = inbound.store_message(channel=channel, inbound=message)
+    if stored is None:
+        return None
     if stored.starts_chat and stored.chat.status == ChatStatus.OPEN:
         decision = placement.place_new_chat(stored.chat, reengaged_by_id=stored.reengaged_by_id)
         chat = assignment.place_chat(stored.chat, decision)

@@ -79,9 +79,19 @@ def load_json(raw_body: bytes) -> Any:
 
 
 @dataclass(frozen=True)
+class IdentityChange:
+    """The provider's notice that a user's phone number (``field="phone"``) or their user
+    id (``field="provider_user_id"``) changed from ``old`` to ``new``."""
+
+    field: str
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     provider_message_id: str
-    from_phone: str
+    from_phone: str  # as the provider wrote it; "" when it withholds the number
     timestamp: datetime
     content_type: str  # one of chats.models.ContentType
     text: str  # the text, or a readable summary of media, places, contacts…
@@ -92,6 +102,14 @@ class InboundMessage:
     opt_out_word: str = ""
     opt_in_word: str = ""
     ends_chat: bool = False
+    # The provider's id for the sender (WhatsApp's business-scoped user id, BSUID), and
+    # their username, when it sends them.
+    from_user_id: str = ""
+    username: str = ""
+    # A notice from the provider (a changed number, say), not the customer writing: it
+    # starts no chat and does not move the contact window.
+    is_system: bool = False
+    identity_change: IdentityChange | None = None
 
 
 @dataclass(frozen=True)
@@ -138,11 +156,12 @@ class OutboundTemplate:
 
 @dataclass(frozen=True)
 class Outbound:
-    to_phone: str  # E.164
+    to_phone: str  # E.164; "" when only the provider's user id is known
     text: str = ""
     template: OutboundTemplate | None = None
     status_callback_url: str | None = None
     reference: str = ""
+    to_user_id: str = ""  # the provider's id for the recipient (WhatsApp's BSUID)
 
 
 @dataclass(frozen=True)

@@ -118,7 +118,8 @@ def _outbound_for(message: Message) -> Outbound:
             variables=list(message.template_variables),
         )
     return Outbound(
-        to_phone=message.chat.contact.phone,
+        to_phone=message.chat.contact.phone or "",
+        to_user_id=message.chat.contact.provider_user_id or "",
         text=message.text,
         template=template,
         status_callback_url=callback,

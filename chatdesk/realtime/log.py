@@ -37,6 +37,8 @@ class ContactData(TypedDict):
     id: int
     phone: str | None
     name: str
+    provider_user_id: str | None
+    username: str
 
 
 class ChatFields(TypedDict):

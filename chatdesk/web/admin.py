@@ -346,8 +346,8 @@ class ProviderEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Contact, site=setup_site)
 class ContactAdmin(admin.ModelAdmin):
-    list_display = ("phone", "name", "created_at", "updated_at")
-    search_fields = ("phone", "name")
+    list_display = ("__str__", "phone", "username", "provider_user_id", "created_at")
+    search_fields = ("phone", "name", "username", "provider_user_id")
     list_filter = ("created_at",)
 
 
@@ -355,7 +355,7 @@ class ContactAdmin(admin.ModelAdmin):
 class ContactOptOutAdmin(ReadOnlyAdmin):
     list_display = ("contact", "channel", "keyword", "created_at")
     list_filter = ("channel",)
-    search_fields = ("contact__phone", "contact__name", "keyword")
+    search_fields = ("contact__phone", "contact__name", "contact__username", "keyword")
     list_select_related = ("contact", "channel")
 
 
@@ -394,7 +394,13 @@ class ChatAdmin(ReadOnlyAdmin):
     )
     list_display_links = ("id", "contact")
     list_filter = ("kind", "status", "ticket_state", "channel", "department", "agent")
-    search_fields = ("contact__phone", "contact__name", "agent__username")
+    search_fields = (
+        "contact__phone",
+        "contact__name",
+        "contact__username",
+        "contact__provider_user_id",
+        "agent__username",
+    )
     list_select_related = ("contact", "channel", "agent", "department")
     inlines = (MessageInline, CommentInline, ChatEventInline)
 

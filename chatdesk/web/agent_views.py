@@ -97,7 +97,7 @@ def _rows(chats: list[Chat], now: datetime, viewer: User) -> list[Row]:
             Row(
                 chat=chat,
                 pk=str(chat.pk),
-                who=chat.contact.name or chat.contact.phone,
+                who=chat.contact.name or chat.contact.address,
                 waiting_since=since,
                 waiting_iso=list_time(since).iso if since is not None else "",
                 waiting=waiting_words(since, now) if since is not None else "",
@@ -275,7 +275,7 @@ def _accept(user: User, data: Any) -> dict[str, Any]:
     if not accepted:
         return {"notice": "There are no unassigned tickets left to accept."}
     if len(accepted) == 1:
-        who = accepted[0].contact.name or accepted[0].contact.phone
+        who = accepted[0].contact.name or accepted[0].contact.address
         return {"notice": f"You accepted the ticket of {who}.", "accepted_id": accepted[0].pk}
     return {"notice": f"You accepted {len(accepted)} tickets."}
 

@@ -78,7 +78,7 @@ _LABELS = {
 def bell_text(notification: Notification) -> str:
     """The notification in a sentence: what happened to which chat, and who did it."""
     chat = notification.chat
-    who = chat.contact.name or chat.contact.phone
+    who = chat.contact.name or chat.contact.address
     actor = notification.actor.name if notification.actor is not None else ""
     if notification.kind == "mention" and notification.comment is not None:
         return f"{notification.comment.author.name} mentioned you on the chat with {who}"

@@ -103,7 +103,7 @@ class AssignForm:
         if self.is_bulk:
             return f"Assign {len(self.chats)} tickets"
         chat = self.chats[0]
-        who = chat.contact.name or chat.contact.phone
+        who = chat.contact.name or chat.contact.address
         kind = "chat" if chat.kind == ChatKind.CHAT else "ticket"
         return f"Assign the {kind} with {who}"
 
@@ -236,7 +236,7 @@ def _assign(form: AssignForm) -> tuple[list[Chat], list[Refusal]]:
     try:
         return [transfers.assign_chat(chat_id=chat.pk, target=target, by=form.user)], []
     except DeskError as refusal:
-        name = chat.contact.name or chat.contact.phone
+        name = chat.contact.name or chat.contact.address
         # The dialog shows the chat as it is now (who holds it, what may be chosen), if
         # the user may still see it.
         with contextlib.suppress(NotFound):

@@ -131,7 +131,7 @@ def console_rows(chats: list[Chat]) -> list[ConsoleRow]:
         ConsoleRow(
             chat=chat,
             pk=str(chat.pk),
-            who=chat.contact.name or chat.contact.phone,
+            who=chat.contact.name or chat.contact.address,
             panel_url=panel(chat.pk),
             assign_url=assign(chat.pk),
             when=list_time(chat.last_message_at or chat.created_at),

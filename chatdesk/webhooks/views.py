@@ -20,7 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from chatdesk.chats.models import Message
+from chatdesk.chats.models import Contact, Message
 from chatdesk.chats.phones import to_e164
 from chatdesk.core.errors import BadInput
 from chatdesk.flows.inbound import ReceiveResult, receive_batch
@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 RETRY_AFTER = 5
 
 MAX_PROVIDER_ID = Message._meta.get_field("provider_message_id").max_length or 128
+MAX_USER_ID = Contact._meta.get_field("provider_user_id").max_length or 160
 TWIML_EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -83,12 +84,7 @@ def _storable(batch: WebhookBatch) -> WebhookBatch:
     reason: checked before anything is written."""
     messages, statuses, unreadable = [], [], list(batch.unreadable)
     for inbound in batch.messages:
-        reason = _id_too_long(inbound.provider_message_id, "the message")
-        if not reason:
-            try:
-                to_e164(inbound.from_phone)
-            except BadInput:
-                reason = f"the sender {inbound.from_phone[:40]!r} is not a phone number"
+        reason = _id_too_long(inbound.provider_message_id, "the message") or _no_sender(inbound)
         if reason:
             unreadable.append(_set_aside(inbound, reason))
         else:
@@ -99,6 +95,20 @@ def _storable(batch: WebhookBatch) -> WebhookBatch:
         else:
             statuses.append(update)
     return WebhookBatch(messages=messages, statuses=statuses, unreadable=unreadable)
+
+
+def _no_sender(inbound: InboundMessage) -> str:
+    """Why the sender cannot be a contact: a number that is none, a user id too long."""
+    if inbound.from_phone:
+        try:
+            to_e164(inbound.from_phone)
+        except BadInput:
+            return f"the sender {inbound.from_phone[:40]!r} is not a phone number"
+    if len(inbound.from_user_id) > MAX_USER_ID:
+        return f"the sender's user id is longer than {MAX_USER_ID} characters"
+    if not inbound.from_phone and not inbound.from_user_id.strip():
+        return "the message names no sender"
+    return ""
 
 
 def _id_too_long(value: str, where: str) -> str:
@@ -119,6 +129,7 @@ def _summary(result: ReceiveResult) -> dict[str, int]:
         "duplicates": result.duplicates,
         "statuses": result.statuses_applied,
         "kept": result.kept,
+        "notices": result.notices,
     }
 
 

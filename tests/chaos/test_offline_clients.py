@@ -71,7 +71,7 @@ class Desk:
             return
         chat = self._open_chats()[n % len(self._open_chats())]
         if n % 4 == 1:
-            customer_writes(self.channel, chat.contact.phone, f"follow-up {n}")
+            customer_writes(self.channel, chat.contact.phone or "", f"follow-up {n}")
         elif n % 4 == 2:
             add_comment(chat_id=chat.pk, body=f"@bob have a look ({n})", by=self.alice)
         else:
@@ -85,7 +85,7 @@ class Desk:
                 break
             customer_writes(self.channel, next(self.phones), "a new customer")
         chat = self._open_chats()[0]
-        customer_writes(self.channel, chat.contact.phone, text)
+        customer_writes(self.channel, chat.contact.phone or "", text)
 
     def _open_chats(self) -> list[Chat]:
         return list(

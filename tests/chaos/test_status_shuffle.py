@@ -216,7 +216,7 @@ def test_shuffled_twilio_status_callbacks_only_move_forward(
             "MessageSid": message.provider_message_id or "",
             "MessageStatus": word,
             "AccountSid": "AC" + "1" * 32,
-            "To": message.chat.contact.phone,
+            "To": message.chat.contact.phone or "",
             "From": "+14155550100",
         }
         if word in ("undelivered", "failed"):

@@ -54,6 +54,16 @@ ident = st.one_of(
     st.sampled_from(["wamid.SAME", "wamid.OTHER"]),  # repeats within and across payloads
 )
 PHONES = ["27821234567", "14155550123", "447700900123", "5511987654321", "919876543210"]
+# Each number's business-scoped user id, as Meta keeps one per user: a user with a username
+# may send it with no number at all, and a message may carry either or both.
+BSUID_OF = {
+    "27821234567": "ZA.1502576394655843",
+    "14155550123": "US.13491208655302741918",
+    "447700900123": "GB.ENT.11815799212886844830",
+    "5511987654321": "BR.4455667788",
+    "919876543210": "IN.1410018717833190",
+}
+PERSON_OF = {user_id: phone for phone, user_id in BSUID_OF.items()}
 unix = st.integers(0, 4_102_444_800)
 timestamp = st.one_of(unix.map(str), unix)
 json_leaf = st.one_of(
@@ -89,11 +99,15 @@ def wa_message(draw: Any) -> dict[str, Any]:
             ["text", *MEDIA, "location", "contacts", "interactive", "button", "reaction", "odd"]
         )
     )
-    message: dict[str, Any] = {
-        "from": draw(st.sampled_from(PHONES)),
-        "id": draw(ident),
-        "timestamp": draw(timestamp),
-    }
+    message: dict[str, Any] = {"id": draw(ident), "timestamp": draw(timestamp)}
+    sender, phone = (
+        draw(st.sampled_from(["phone", "user id", "both"])),
+        draw(st.sampled_from(PHONES)),
+    )
+    if sender != "user id":
+        message["from"] = phone
+    if sender != "phone":
+        message["from_user_id"] = BSUID_OF[phone]
     if kind == "text":
         message["text"] = {"body": draw(odd_text)}
     elif kind in MEDIA:
@@ -128,7 +142,11 @@ def wa_message(draw: Any) -> dict[str, Any]:
     elif kind == "reaction":
         message[kind] = {"message_id": draw(ident), "emoji": draw(odd_text)}
     else:
-        kind = draw(st.sampled_from(["unsupported", "system", "order", "ephemeral"]) | ident)
+        # (System notices join a chat the contact already has: tests/webhooks covers them.)
+        kind = draw(
+            st.sampled_from(["unsupported", "order", "ephemeral"])
+            | ident.filter(lambda k: k != "system")
+        )
         message["errors"] = draw(st.lists(any_json, max_size=2))
     message["type"] = kind
     return message
@@ -161,10 +179,15 @@ def wa_value(draw: Any) -> dict[str, Any]:
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
     }
-    senders = sorted({m["from"] for m in messages})
+    senders = sorted({(m.get("from", ""), m.get("from_user_id", "")) for m in messages})
     if senders or draw(st.booleans()):
         value["contacts"] = [
-            {"profile": {"name": draw(odd_text)}, "wa_id": sender} for sender in senders
+            {
+                "profile": {"name": draw(odd_text), "username": draw(odd_text)},
+                **({"wa_id": phone} if phone else {}),
+                **({"user_id": user_id} if user_id else {}),
+            }
+            for phone, user_id in senders
         ]
     if messages or draw(st.booleans()):
         value["messages"] = messages
@@ -264,8 +287,14 @@ def assert_stored_once(
         if message_id in new:
             first.setdefault(message_id, message)
     for kept_id, kept in first.items():
+        stored = rows.select_related("chat__contact").get(provider_message_id=kept_id)
         if kept["type"] == "text":
-            assert rows.get(provider_message_id=kept_id).text == storable(kept["text"]["body"])
+            assert stored.text == storable(kept["text"]["body"])
+        # The chat is the person's who wrote, known by their number or their user id (two
+        # contacts of one person stay apart while both chat, so either may hold it).
+        contact = stored.chat.contact
+        number = kept.get("from") or PERSON_OF[kept["from_user_id"]]
+        assert contact.phone == "+" + number or contact.provider_user_id == BSUID_OF[number]
 
 
 # --- WhatsApp properties ------------------------------------------------------------

@@ -129,7 +129,7 @@ def test_channel_templates_business_hours_and_contacts() -> None:
     holiday = hours.exceptions.get(closed=True)
     assert (holiday.date.month, holiday.date.day) == (12, 25)
     for contact in Contact.objects.all():
-        number = phonenumbers.parse(contact.phone)
+        number = phonenumbers.parse(contact.phone or "")
         assert phonenumbers.is_valid_number(number), contact.phone
         assert contact.phone == phonenumbers.format_number(
             number, phonenumbers.PhoneNumberFormat.E164

@@ -553,8 +553,9 @@ class FakeGraph(FakeProvider):
             return self._invalid("The request body must be JSON.")
         if body.get("messaging_product") != "whatsapp":
             return self._invalid("The parameter messaging_product is required.")
-        to = body.get("to")
-        if not isinstance(to, str) or not to:
+        # A user known only by their business-scoped user id is addressed by "recipient".
+        to, recipient = body.get("to"), body.get("recipient")
+        if not (isinstance(to, str) and to) and not (isinstance(recipient, str) and recipient):
             return self._invalid("The parameter to is required.")
         kind = body.get("type", "text")
         if kind not in _MESSAGE_TYPES:
@@ -575,7 +576,11 @@ class FakeGraph(FakeProvider):
             200,
             {
                 "messaging_product": "whatsapp",
-                "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
+                "contacts": [
+                    {"input": to, "wa_id": to.lstrip("+")}
+                    if isinstance(to, str) and to
+                    else {"input": recipient, "user_id": recipient}
+                ],
                 "messages": [message],
             },
         )

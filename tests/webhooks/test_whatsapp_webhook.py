@@ -95,7 +95,14 @@ def test_the_same_webhook_twice_stores_once(wa_channel):
     first = post_whatsapp(Client(), wa_channel, payload)
     second = post_whatsapp(Client(), wa_channel, payload)
     assert (first.status_code, second.status_code) == (200, 200)
-    assert second.json() == {"stored": 0, "duplicates": 1, "statuses": 0, "kept": 0, "templates": 0}
+    assert second.json() == {
+        "stored": 0,
+        "duplicates": 1,
+        "statuses": 0,
+        "kept": 0,
+        "notices": 0,
+        "templates": 0,
+    }
     assert Message.objects.count() == 1
     assert Chat.objects.count() == 1
     assert ChatEvent.objects.filter(kind="created").count() == 1
@@ -292,6 +299,7 @@ def test_one_unreadable_item_is_kept_for_the_admins_and_the_rest_is_stored(wa_ch
         "duplicates": 0,
         "statuses": 0,
         "kept": 4,
+        "notices": 0,
         "templates": 0,
     }
     assert Message.objects.get().text == "the valid one"

@@ -57,8 +57,16 @@ class SummaryQuery(Schema):
 
 class ContactOut(Schema):
     id: int
-    phone: str
+    phone: str | None = Field(
+        description="E.164; null when the provider withholds it (a WhatsApp user known "
+        "only by their business-scoped user id)"
+    )
     name: str
+    provider_user_id: str | None = Field(
+        description="The provider's id for the contact: WhatsApp's business-scoped user "
+        "id (BSUID); null when none"
+    )
+    username: str = Field(description="The contact's WhatsApp username, or empty")
 
 
 class ChatOut(Schema):
@@ -182,6 +190,8 @@ def chat_fields(view: ChatView) -> dict[str, Any]:
             "id": chat.contact.pk,
             "phone": chat.contact.phone,
             "name": chat.contact.name,
+            "provider_user_id": chat.contact.provider_user_id,
+            "username": chat.contact.username,
         },
         "agent_id": chat.agent_id,
         "department_id": chat.department_id,

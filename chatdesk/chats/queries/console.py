@@ -137,7 +137,8 @@ def chats_in_tab(tab: str) -> QuerySet[Chat]:
 # costs less to read and to turn into objects without every column of four tables.
 _ROW_FIELDS = (
     *("kind", "status", "ticket_state", "closed_by", "last_message_at", "created_at"),
-    *("contact__name", "contact__phone", "channel__kind"),
+    *("contact__name", "contact__phone", "contact__username", "contact__provider_user_id"),
+    *("contact__visitor_id", "channel__kind"),
     *("agent__display_name", "agent__first_name", "agent__last_name", "agent__username"),
 )
 
@@ -178,6 +179,7 @@ def chats_with_contacts(chat_ids: list[int]) -> list[Chat]:
 
 
 def contact_names(chat_ids: list[int]) -> dict[int, str]:
-    """Each chat's contact as a list names them: the name, else the phone number."""
-    rows = Chat.objects.filter(pk__in=chat_ids).values_list("pk", "contact__name", "contact__phone")
-    return {pk: name or phone for pk, name, phone in rows}
+    """Each chat's contact as a list names them: the name, else their address (the phone
+    number, else the username or the provider's user id)."""
+    chats = Chat.objects.filter(pk__in=chat_ids).select_related("contact")
+    return {chat.pk: chat.contact.name or chat.contact.address for chat in chats}

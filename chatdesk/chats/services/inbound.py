@@ -18,7 +18,9 @@ from chatdesk.chats.models import (
     ChatKind,
     ChatStatus,
     ClosedBy,
+    Contact,
     ContactOptOut,
+    ContentType,
     DeliveryStatus,
     Direction,
     Message,
@@ -26,7 +28,13 @@ from chatdesk.chats.models import (
 from chatdesk.chats.phones import to_e164
 from chatdesk.chats.queries.reengagement import Reengagement, reengagement_answered
 from chatdesk.chats.services import lifecycle, timeline
-from chatdesk.chats.services.contacts import rename_contact, upsert_contact
+from chatdesk.chats.services.contacts import (
+    Identity,
+    change_identifier,
+    contact_for,
+    link_identity,
+    rename_contact,
+)
 from chatdesk.core import clock
 from chatdesk.providers.base import (
     InboundMessage,
@@ -54,31 +62,66 @@ class Stored:
     reengaged_by_id: int | None = None
 
 
-def _open_conversation(channel: Channel, phone: str) -> Chat | None:
+def identity_of(inbound: InboundMessage) -> Identity:
+    """Who sent a message: their number in E.164 (BadInput when it is none), the
+    provider's user id, their username."""
+    return Identity(
+        phone=to_e164(inbound.from_phone) if inbound.from_phone else None,
+        provider_user_id=inbound.from_user_id[:160] or None,
+        username=inbound.username,
+    )
+
+
+def _open_conversation(channel: Channel, identity: Identity) -> Chat | None:
     """The contact's open live chat on this channel, else their open ticket, locked, with
-    the contact: one statement for the common case of a contact writing again."""
+    the contact: one statement for the common case of a contact writing again. (Should
+    the number and the id name two contacts, the one the id names.)"""
     rows = list(
         Chat.objects.select_for_update(of=("self",))
         .select_related("contact")
-        .filter(channel=channel, contact__phone=phone, status=ChatStatus.OPEN)
-        .order_by("kind")  # "chat" sorts before "ticket"
+        .filter(identity.matching("contact__"), channel=channel, status=ChatStatus.OPEN)
+        .order_by("kind", "id")  # "chat" sorts before "ticket"
     )
-    return rows[0] if rows else None
+    by_id = [c for c in rows if c.contact.provider_user_id == identity.provider_user_id]
+    found = by_id or rows
+    return found[0] if found else None
 
 
-def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored:
+def _tells_more(contact: Contact, identity: Identity) -> bool:
+    """The message names the contact by an identifier the desk did not have for them."""
+    return any(
+        (value := getattr(identity, field)) and getattr(contact, field) != value
+        for field in ("phone", "provider_user_id", "visitor_id")
+    )
+
+
+def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored | None:
     """Store one inbound message in the caller's transaction: it joins the contact's open
     chat or ticket on the channel, or starts a chat, and its keywords (marked by the
     adapter) apply. Nothing inside takes a savepoint: a conflict with a concurrent request
-    (the same new contact or chat) fails the caller's whole attempt."""
+    (the same new contact or chat) fails the caller's whole attempt.
+
+    A notice from the provider (``is_system``: a changed number or user id) applies its
+    change to the contact and joins the contact's conversation on the channel without
+    moving its window; None when the contact has no chat there to show it in."""
     now = clock.now()
-    phone = to_e164(inbound.from_phone)
-    chat = _open_conversation(channel, phone)
+    identity = identity_of(inbound)
+    if inbound.is_system:
+        return _store_system_message(channel, inbound, identity, now=now)
+    chat = _open_conversation(channel, identity)
+    if chat is not None and _tells_more(chat.contact, identity):
+        # A number or an id this contact lacks: link it, or fold in the contact it names.
+        contact = contact_for(identity=identity, name=inbound.contact_name, in_savepoint=False)
+        if contact.pk != chat.contact_id:
+            chat = _open_conversation(channel, Identity(provider_user_id=contact.provider_user_id))
     if chat is not None:
+        link_identity(chat.contact, Identity(username=identity.username))
         rename_contact(chat.contact, inbound.contact_name)
         contact_id = chat.contact_id
     else:
-        contact_id = upsert_contact(phone=phone, name=inbound.contact_name, in_savepoint=False).pk
+        contact_id = contact_for(
+            identity=identity, name=inbound.contact_name, in_savepoint=False
+        ).pk
     if (
         chat is not None
         and chat.kind == ChatKind.TICKET
@@ -123,6 +166,37 @@ def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored:
         starts_chat=is_new,
         reengaged_by_id=answered.by_id if answered is not None else None,
     )
+
+
+def _store_system_message(
+    channel: Channel, inbound: InboundMessage, identity: Identity, *, now: datetime
+) -> Stored | None:
+    change = inbound.identity_change
+    changed = None
+    if change is not None:
+        changed = change_identifier(field=change.field, old=change.old, new=change.new)
+    contact = changed or Contact.objects.filter(identity.matching()).order_by("id").first()
+    if contact is None:
+        return None
+    chats = Chat.objects.select_for_update(of=("self",)).filter(contact=contact, channel=channel)
+    chat = chats.filter(status=ChatStatus.OPEN).order_by("kind", "id").first()
+    if chat is None:
+        chat = chats.order_by("-created_at", "-id").first()
+    if chat is None:
+        return None
+    message = Message.objects.create(
+        chat=chat,
+        channel=channel,
+        direction=Direction.IN,
+        content_type=ContentType.SYSTEM,
+        text=inbound.text,
+        media=inbound.media,
+        provider_message_id=inbound.provider_message_id,
+        provider_timestamp=inbound.timestamp,
+        created_at=now,
+    )
+    live_events.message_event(LiveEventType.MESSAGE_CREATED, message)
+    return Stored(message, chat)
 
 
 def _start_chat(

@@ -1,4 +1,13 @@
-"""WhatsApp Business Cloud API (Meta): webhook signature, payload parsing, sending."""
+"""WhatsApp Business Cloud API (Meta): webhook signature, payload parsing, sending.
+
+A user who chose a WhatsApp username may withhold their number: Meta's messages webhook
+then carries their business-scoped user id (BSUID) as ``from_user_id`` (and
+``contacts[].user_id``, with ``profile.username``) and no ``from`` / ``wa_id``, and a
+reply goes to them with ``recipient`` instead of ``to`` (Meta's "Business-scoped user
+IDs" page of the WhatsApp Business Platform documentation). The ``system`` messages
+``user_changed_number`` (``system.wa_id``, the new number) and ``user_changed_user_id``
+(``system.user_id`` and ``system.previous_user_id``, no ``from``) change who a contact is.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +22,7 @@ import httpx
 from chatdesk.providers import keywords
 from chatdesk.providers.base import (
     ConnectionFailed,
+    IdentityChange,
     InboundMessage,
     MalformedPayload,
     Outbound,
@@ -155,6 +165,11 @@ def _summary(kind: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         if not isinstance(body, dict):
             raise MalformedPayload("the button message has no button")
         return str(body.get("text", "")), {"payload": body.get("payload", "")}
+    if kind == "system":
+        if not isinstance(body, dict):
+            raise MalformedPayload("the system message has no 'system'")
+        text = body.get("body") if isinstance(body.get("body"), str) else ""
+        return (text or "[System message]", {"system_type": str(body.get("type") or "")})
     if kind == "reaction":
         if not isinstance(body, dict):
             raise MalformedPayload("the reaction message has no reaction")
@@ -168,26 +183,92 @@ def _summary(kind: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
 
 
 KNOWN_TYPES = frozenset(
-    {"text", *MEDIA_TYPES, "location", "contacts", "interactive", "button", "reaction"}
+    {"text", *MEDIA_TYPES, "location", "contacts", "interactive", "button", "reaction", "system"}
 )
 
 
-def _inbound(message: Any, names: dict[str, str]) -> InboundMessage:
+@dataclass(frozen=True)
+class Profile:
+    """What ``contacts[]`` says of a sender: their name, username and ids."""
+
+    name: str = ""
+    username: str = ""
+    wa_id: str = ""
+    user_id: str = ""
+
+
+def _profiles(value: dict[str, Any]) -> dict[str, Profile]:
+    """The senders of a change's messages, by ``wa_id`` and by ``user_id``."""
+    found: dict[str, Profile] = {}
+    for contact in _list(value, "contacts", "a change's value"):
+        if not isinstance(contact, dict):
+            continue
+        profile = _dict(contact.get("profile"))
+        entry = Profile(
+            name=_text_or_empty(profile.get("name")),
+            username=_text_or_empty(profile.get("username")).lstrip("@"),
+            wa_id=_text_or_empty(contact.get("wa_id")),
+            user_id=_text_or_empty(contact.get("user_id")),
+        )
+        for key in (entry.wa_id, entry.user_id):
+            if key:
+                found[key] = entry
+    return found
+
+
+def _text_or_empty(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _optional_text(obj: dict[str, Any], key: str, where: str) -> str:
+    """A field Meta may leave out (a withheld number); when present, a non-empty string."""
+    if obj.get(key) is None:
+        return ""
+    return _need_text(obj, key, where)
+
+
+def _identity_change(kind: str, message: dict[str, Any], sender: str) -> IdentityChange | None:
+    system = _dict(message.get("system"))
+    change = system.get("type")
+    if kind != "system":
+        return None
+    if change == "user_changed_number":
+        new = _optional_text(system, "wa_id", "a number-change message's system")
+        return IdentityChange("phone", sender, new) if sender and new else None
+    if change == "user_changed_user_id":
+        old = _optional_text(system, "previous_user_id", "a user-id-change message's system")
+        new = _optional_text(system, "user_id", "a user-id-change message's system")
+        return IdentityChange("provider_user_id", old, new) if old and new else None
+    return None
+
+
+def _inbound(message: Any, profiles: dict[str, Profile]) -> InboundMessage:
     if not isinstance(message, dict):
         raise MalformedPayload("a message must be an object")
-    sender = _need_text(message, "from", "a message")
+    sender = _optional_text(message, "from", "a message")
+    user_id = _optional_text(message, "from_user_id", "a message")
     kind = _need_text(message, "type", "a message")
     message_id = _need_text(message, "id", "a message")
     timestamp = _timestamp(_need(message, "timestamp", "a message"))
     text, media = _summary(kind, message)
+    change = _identity_change(kind, message, sender)
+    if change is not None and change.field == "provider_user_id" and not user_id:
+        user_id = change.new  # Meta sends this one without a sender: it is the new id
+    if not sender and not user_id:
+        raise MalformedPayload("a message has no 'from' and no 'from_user_id'")
+    profile = profiles.get(sender) or profiles.get(user_id) or Profile()
     return InboundMessage(
         provider_message_id=message_id,
         from_phone=sender,
         timestamp=timestamp,
         content_type=kind if kind in KNOWN_TYPES else "unsupported",
         text=text,
-        contact_name=names.get(sender, ""),
+        contact_name=profile.name,
         media=media,
+        from_user_id=user_id or profile.user_id,
+        username=profile.username,
+        is_system=kind == "system",
+        identity_change=change,
     )
 
 
@@ -238,14 +319,10 @@ def parse(raw_body: bytes, *, end_keyword: str = "") -> WebhookBatch:
                 raise MalformedPayload("a change's 'value' must be an object")
             if change.get("field", "messages") != "messages":
                 continue  # template status updates and others are handled elsewhere
-            names = {
-                str(c.get("wa_id")): str(_dict(c.get("profile")).get("name") or "")
-                for c in _list(value, "contacts", "a change's value")
-                if isinstance(c, dict)
-            }
+            profiles = _profiles(value)
             for message in _list(value, "messages", "a change's value"):
                 try:
-                    inbound = _inbound(message, names)
+                    inbound = _inbound(message, profiles)
                 except MalformedPayload as exc:
                     unreadable.append(Unreadable(str(exc), message, item_id(message)))
                     continue
@@ -269,12 +346,11 @@ class WhatsAppConfig:
 
 
 def request_body(outbound: Outbound) -> dict[str, Any]:
-    to = outbound.to_phone.lstrip("+")
-    body: dict[str, Any] = {
-        "messaging_product": "whatsapp",
-        "recipient_type": "individual",
-        "to": to,
-    }
+    body: dict[str, Any] = {"messaging_product": "whatsapp", "recipient_type": "individual"}
+    if outbound.to_phone:
+        body["to"] = outbound.to_phone.lstrip("+")
+    else:
+        body["recipient"] = outbound.to_user_id  # a user known only by their BSUID
     if outbound.template is not None:
         template = outbound.template
         body["type"] = "template"
