@@ -32,15 +32,13 @@ lint: $(VENV)/.installed-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-# Tests run in parallel (TEST_WORKERS processes, pytest-xdist; the browser tests share one),
-# then the chaos and benchmark tests, which stop services and load the whole machine, alone.
+# Tests run in parallel (TEST_WORKERS processes, pytest-xdist); the chaos and benchmark
+# tests, which stop services of their own, run one after the other on one of them.
 TEST_WORKERS ?= auto
-SERIAL_TESTS := tests/chaos tests/bench
 
 test: lint
 	scripts/ensure-browser
-	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup $(addprefix --ignore=,$(SERIAL_TESTS))
-	$(BIN)/pytest $(SERIAL_TESTS)
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadgroup
 
 $(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
 	$(BIN)/pip install --quiet -e '.[test,bench]'

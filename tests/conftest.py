@@ -24,15 +24,19 @@ from tests.support.personas import ApiClient, make_online, make_user
 
 pytest_plugins = ["tests.support.fakes_plugin", "tests.support.processes"]
 
-BROWSER_TESTS = Path(__file__).parent / "browser"
+TESTS = Path(__file__).parent
+# Tests that stop services of their own and load the whole machine: under ``make test``
+# (``pytest -n N --dist loadgroup``) they run one after the other on one worker, while the
+# other workers run everything else.
+WHOLE_MACHINE = (TESTS / "chaos", TESTS / "bench")
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under ``pytest -n N --dist loadgroup`` (``make test``) the browser tests share one
-    worker, so one server and one Chromium serve them all."""
+    """Before pytest-xdist reads the groups (its hook names each test after its group)."""
     for item in items:
-        if item.path.is_relative_to(BROWSER_TESTS):
-            item.add_marker(pytest.mark.xdist_group("browser"))
+        if any(item.path.is_relative_to(folder) for folder in WHOLE_MACHINE):
+            item.add_marker(pytest.mark.xdist_group("whole-machine"))
 
 
 @pytest.fixture(autouse=True)

@@ -30,6 +30,7 @@ from tests.support.browser import (
     run,
     wait_until_up,
 )
+from tests.support.command_forks import CommandForks
 from tests.support.scratch import (
     CHATDESK,
     FAST_HASHER,
@@ -81,7 +82,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, desk_template: Template) ->
         wait_until_up(base, process, log_path)
         if worker.poll() is not None:
             pytest.fail(f"the worker exited with {worker.returncode}:\n{read(tmp / 'worker.log')}")
-        yield Server(url=base, env=env, cwd=tmp)
+        commands = CommandForks(env, tmp)
+        running.callback(commands.close)
+        yield Server(url=base, env=env, cwd=tmp, commands=commands)
 
 
 @pytest.fixture(scope="package")

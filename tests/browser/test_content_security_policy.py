@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import ConsoleMessage, Page, expect
 
-from tests.support.browser import log_in
+from tests.support.browser import log_in, wait_until_settled
 
 
 def violations(page: Page) -> list[str]:
@@ -41,7 +41,7 @@ def test_signed_in_pages_run_under_the_policy(
         if rows.count():
             rows.click()
             expect(page.locator("#chat-panel")).not_to_be_empty()
-    page.wait_for_load_state("networkidle")
+    wait_until_settled(page)
     assert seen == []
 
 
@@ -53,7 +53,7 @@ def test_the_simulator_runs_under_the_policy(new_page: Callable[..., Page]) -> N
     page.get_by_role("button", name="Start chatting").click()
     box = page.get_by_role("textbox", name="Message")
     expect(box).to_be_visible()
-    page.wait_for_load_state("networkidle")
+    wait_until_settled(page)
     assert seen == []
 
 
@@ -77,7 +77,7 @@ def test_every_page_loads_without_a_policy_violation(
     def visit(page: Page, seen: list[str], path: str) -> None:
         before = len(seen)
         page.goto(path)
-        page.wait_for_load_state("networkidle")
+        wait_until_settled(page)
         visited[path] = seen[before:]
 
     anonymous = new_page(width=width)

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, FloatRect, Page, ViewportSize, expect
 
-from tests.support.browser import Server, log_in
+from tests.support.browser import Server, log_in, wait_until_settled
 from tests.support.personas import PASSWORD
 
 SHOTS = Path(tempfile.gettempdir()) / "chatdesk-layout"
@@ -301,7 +301,7 @@ def assert_top_bar_is_one_row(page: Page) -> None:
 
 
 def assert_bell_menu_on_screen(page: Page) -> None:
-    page.wait_for_load_state("networkidle")  # the bell has loaded its notifications
+    wait_until_settled(page)  # the bell has loaded its notifications
     page.locator(".cdp-bell-button").click()
     expect(page.locator(".cdp-bell-menu")).to_be_visible()
     assert_in_window(page, ".cdp-bell-menu", "the bell's menu")

@@ -19,7 +19,7 @@ import pytest
 from playwright.sync_api import Dialog, Page, expect
 
 from chatdesk.providers.adapters import whatsapp
-from tests.support.browser import Server, log_in
+from tests.support.browser import Server, log_in, wait_until_settled
 
 PAYLOADS = [
     "<script>window.__xss=1</script>",
@@ -236,7 +236,7 @@ class Watch:
 
 def assert_inert(page: Page, watch: Watch, where: str) -> None:
     # Give anything that would run (an image's onerror, htmx's load trigger) its chance.
-    page.wait_for_load_state("networkidle")
+    wait_until_settled(page)
     page.wait_for_timeout(300)
     assert watch.dialogs == [], f"{where}: a dialog opened: {watch.dialogs}"
     assert page.evaluate("typeof window.__xss") == "undefined", f"{where}: a payload ran"

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.support.command_forks import CommandForks
 from tests.support.personas import PASSWORD
-from tests.support.scratch import CHATDESK
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -137,18 +137,12 @@ class Server:
     url: str
     env: dict[str, str]
     cwd: Path
+    commands: CommandForks
 
     def chatdesk(self, *args: str) -> str:
-        """Run ``chatdesk ARGS`` against the server's database; its stdout."""
-        result = subprocess.run(
-            [CHATDESK, *args],
-            env=self.env,
-            cwd=self.cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        """Run ``chatdesk ARGS`` against the server's database (in a fork of the command
+        runner, which has set Django up once); its stdout."""
+        result = self.commands.run(list(args), timeout=120)
         if result.returncode != 0:
             pytest.fail(f"chatdesk {args[0]} failed ({result.returncode}):\n{result.stderr}")
         return result.stdout
@@ -181,3 +175,20 @@ def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+# A page is settled when it has loaded, htmx has no request in flight and every image has
+# loaded or failed; checked again after a frame, since a swap may start another request.
+_SETTLED = """() => document.readyState === "complete"
+    && !document.querySelector(".htmx-request")
+    && Array.from(document.images).every((image) => image.complete)"""
+_NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => setTimeout(done, 0)))"
+
+
+def wait_until_settled(page: Page) -> None:
+    """What the tests waited for with Playwright's "networkidle" (half a second with no
+    request, every time), without the fixed wait: loading done, htmx idle, images done."""
+    for _ in range(2):
+        page.wait_for_function(_SETTLED)
+        page.evaluate(_NEXT_FRAME)
+    page.wait_for_function(_SETTLED)
