@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from chatdesk.accounts import services as account_services
 from chatdesk.accounts.models import Role, User
@@ -107,6 +108,18 @@ def api_as(token_for: Callable[[User], str]) -> Callable[[User | None], ApiClien
 
     def make(user: User | None) -> ApiClient:
         return ApiClient(token_for(user) if user is not None else None)
+
+    return make
+
+
+@pytest.fixture
+def client_as(db: Any) -> Callable[[User], Client]:
+    """``client_as(alice)``: a test client with alice's session."""
+
+    def make(user: User) -> Client:
+        client = Client()
+        client.force_login(user)
+        return client
 
     return make
 

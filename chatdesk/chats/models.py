@@ -342,6 +342,7 @@ class ContentType(models.TextChoices):
     INTERACTIVE = "interactive", "Interactive reply"
     BUTTON = "button", "Button reply"
     REACTION = "reaction", "Reaction"
+    ORDER = "order", "Order"
     SYSTEM = "system", "Notice from the provider"
     UNSUPPORTED = "unsupported", "Unsupported"
 

@@ -110,6 +110,13 @@ class InboundMessage:
     # starts no chat and does not move the contact window.
     is_system: bool = False
     identity_change: IdentityChange | None = None
+    # The customer changed (``edits``) or took back (``revokes``) the message with this
+    # provider id: not a new message, and the window does not move.
+    edits: str = ""
+    revokes: str = ""
+    # Sent by the business from the provider's app on its own phone (WhatsApp's message
+    # echoes): an outbound message of the chat; ``from_*`` then name the customer.
+    from_business_phone: bool = False
 
 
 @dataclass(frozen=True)

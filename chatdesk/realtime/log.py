@@ -336,7 +336,9 @@ def message_data(message: Message) -> MessageData:
         "chat_id": message.chat_id,
         "direction": message.direction,
         "content_type": message.content_type,
-        "text": message.text,
+        # A message the customer deleted: its text goes to nobody on the stream (agents may
+        # not read it; supervisors see it on the page).
+        "text": "" if message.media.get("revoked_at") else message.text,
         "template": None
         if template is None
         else {

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -29,6 +29,7 @@ from tests.support.browser import (
     read,
     run,
     wait_until_up,
+    whatsapp_channel_to,
 )
 from tests.support.command_forks import CommandForks
 from tests.support.scratch import (
@@ -149,3 +150,11 @@ def screenshot() -> Callable[[Page, str], None]:
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
 
     return take
+
+
+@pytest.fixture
+def whatsapp_to_fake_graph(server: Server, fake_graph: Any) -> Iterator[int]:
+    """A WhatsApp channel of the browser desk (its id) that sends to ``fake_graph``, for
+    one test; post to it with ``tests.support.browser.post_whatsapp_webhook``."""
+    with whatsapp_channel_to(server, fake_graph, "WhatsApp Fake Graph") as channel_id:
+        yield channel_id

@@ -4,59 +4,17 @@ business-scoped user id (the fake Graph API on loopback records it)."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
-from chatdesk.providers.adapters import whatsapp
 from tests.support.browser import SCREENSHOTS as DOCS
-from tests.support.browser import Server
+from tests.support.browser import Server, post_whatsapp_webhook
 from tests.support.fakes import FakeGraph
 from tests.support.live_pages import Stream, open_signed_in
 
-APP_SECRET = "username-test-app-secret"
 BSUID = "ZA.7788990011223344"
-
-CHANNEL = """
-from chatdesk.providers.models import Channel
-from chatdesk.routing.models import Department
-channel = Channel.objects.create(
-    kind="whatsapp", name="WhatsApp Usernames", department=Department.objects.get(name="Sales"),
-    config={{"phone_number_id": {phone_number_id!r}, "graph_api_url": {graph_api_url!r}}},
-    secrets={{"access_token": {access_token!r}, "app_secret": {app_secret!r},
-             "verify_token": "v"}},
-)
-print(channel.pk)
-"""
-
-FORGET = """
-from chatdesk.chats.models import Chat, Contact
-from chatdesk.providers.models import Channel
-Chat.objects.filter(channel_id={channel_id}).delete()
-Contact.objects.filter(provider_user_id={bsuid!r}).delete()
-Channel.objects.filter(pk={channel_id}).delete()
-"""
-
-
-@pytest.fixture
-def username_channel(server: Server, fake_graph: FakeGraph) -> Iterator[int]:
-    out = server.chatdesk(
-        "shell",
-        "-c",
-        CHANNEL.format(
-            phone_number_id=fake_graph.phone_number_id,
-            graph_api_url=fake_graph.graph_api_url,
-            access_token=fake_graph.access_token,
-            app_secret=APP_SECRET,
-        ),
-    )
-    channel_id = int(out.strip().splitlines()[-1])
-    yield channel_id
-    server.chatdesk("shell", "-c", FORGET.format(channel_id=channel_id, bsuid=BSUID))
 
 
 def post_username_message(server: Server, channel_id: int, text: str) -> None:
@@ -94,29 +52,19 @@ def post_username_message(server: Server, channel_id: int, text: str) -> None:
             }
         ],
     }
-    body = json.dumps(payload).encode()
-    response = httpx.post(
-        f"{server.url}/webhooks/whatsapp/{channel_id}",
-        content=body,
-        headers={
-            "Content-Type": "application/json",
-            whatsapp.SIGNATURE_HEADER: whatsapp.signature_for(body, APP_SECRET),
-        },
-        timeout=10,
-    )
-    assert response.status_code == 200, response.text
-    assert response.json()["stored"] == 1, response.text
+    answer = post_whatsapp_webhook(server, channel_id, payload)
+    assert answer["stored"] == 1, answer
 
 
 def test_a_username_only_customer_is_answered_through_their_user_id(
     new_page: Callable[..., Page],
     server: Server,
-    username_channel: int,
+    whatsapp_to_fake_graph: int,
     fake_graph: FakeGraph,
 ) -> None:
     agent = new_page(width=1366, height=768)
     open_signed_in(agent, "alice", "/agent/", Stream())
-    post_username_message(server, username_channel, "Hi, is my order ready?")
+    post_username_message(server, whatsapp_to_fake_graph, "Hi, is my order ready?")
 
     row = (
         agent.get_by_role("region", name="Live chats").get_by_role("link").filter(has_text="Naledi")

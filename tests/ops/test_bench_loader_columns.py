@@ -9,9 +9,10 @@ from django.db import models
 
 from bench import loader
 from chatdesk.accounts.models import User
-from chatdesk.chats.models import Chat, Message
+from chatdesk.chats.models import Chat, Contact, Message
 
 COPIED = [
+    (Contact, loader.CONTACT_COLUMNS),
     (User, loader.USER_COLUMNS),
     (Chat, loader.CHAT_COLUMNS),
     (Message, loader.MESSAGE_COLUMNS),

@@ -36,6 +36,8 @@ FIXTURES = Path(__file__).parent / "fixtures" / "whatsapp"
 SHEENA = "16505551234"
 PABLO = "16315551181"
 OUTBOUND_ID = "wamid.HBgLMTY1MDU1NTEyMzQVAgARGBIzRjA0QkQ5RjcxNjE4NjU2QjcA"
+# The interactive template message the button and list replies answer (their "context").
+ANSWERED_ID = "wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI3MTE5MjVBOTE3MDk5QUVFM0YA"
 
 
 def at(unix: int) -> datetime:
@@ -194,7 +196,7 @@ EXPECTED: dict[str, WebhookBatch] = {
                 "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTc2RkJEOUI1MEI1MUU2OUQ5QwA=",
                 "interactive",
                 "Cancel",
-                {"reply_id": "cancel-button", "type": "button_reply"},
+                {"reply_id": "cancel-button", "type": "button_reply", "reply_to": ANSWERED_ID},
             )
         ]
     ),
@@ -204,7 +206,7 @@ EXPECTED: dict[str, WebhookBatch] = {
                 "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTBDNzJCMDBCRTMxQzFGNkE4QwA=",
                 "interactive",
                 "Express Shipping",
-                {"reply_id": "priority_express", "type": "list_reply"},
+                {"reply_id": "priority_express", "type": "list_reply", "reply_to": ANSWERED_ID},
             )
         ]
     ),
@@ -214,7 +216,7 @@ EXPECTED: dict[str, WebhookBatch] = {
                 "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTU3NjVCQTM5NDdCQTBGMDY5OAA=",
                 "button",
                 "Track my order",
-                {"payload": "TRACK_ORDER"},
+                {"payload": "TRACK_ORDER", "reply_to": ANSWERED_ID},
             )
         ]
     ),
@@ -233,7 +235,8 @@ EXPECTED: dict[str, WebhookBatch] = {
             inbound(
                 "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQUI1NjNFMzY2RUM4MTgzNTQ3QwA=",
                 "unsupported",
-                "[Unsupported message] Message type unknown",
+                "[Unsupported message] Message type unknown: Message type is currently not "
+                "supported.",
                 {"errors": UNSUPPORTED_ERRORS},
             )
         ]
@@ -407,8 +410,8 @@ def test_a_location_without_name_or_address_shows_the_coordinates() -> None:
 def test_an_unknown_message_type_is_kept_as_unsupported() -> None:
     data = payload("text")
     message = data["entry"][0]["changes"][0]["value"]["messages"][0]
-    message["type"] = "order"
-    message["order"] = {"catalog_id": "1", "product_items": []}
+    message["type"] = "ephemeral"  # not a type Meta documents
+    message["ephemeral"] = {"catalog_id": "1", "product_items": []}
     parsed = whatsapp.parse(encode(data)).messages[0]
     assert parsed.content_type == "unsupported"
     assert parsed.text == "[Unsupported message]"

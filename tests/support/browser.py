@@ -7,6 +7,7 @@ browser fixtures with a message instead of breaking collection.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -17,11 +18,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+import httpx
 import pytest
 
+from chatdesk.providers.adapters import whatsapp
 from tests.support.command_forks import CommandForks
+from tests.support.fakes import FakeGraph
 from tests.support.personas import PASSWORD
 
 if TYPE_CHECKING:
@@ -192,3 +196,61 @@ def wait_until_settled(page: Page) -> None:
         page.wait_for_function(_SETTLED)
         page.evaluate(_NEXT_FRAME)
     page.wait_for_function(_SETTLED)
+
+
+# A WhatsApp channel of the browser desk that sends to a fake Graph API on loopback, and
+# Meta's signed webhooks to it (``post_whatsapp_webhook``).
+FAKE_GRAPH_APP_SECRET = "browser-fake-graph-app-secret"
+FAKE_GRAPH_CHANNEL = """
+from chatdesk.providers.models import Channel
+from chatdesk.routing.models import Department
+channel = Channel.objects.create(
+    kind="whatsapp", name={name!r}, department=Department.objects.get(name="Sales"),
+    config={{"phone_number_id": {phone_number_id!r}, "graph_api_url": {graph_api_url!r}}},
+    secrets={{"access_token": {access_token!r}, "app_secret": {app_secret!r},
+             "verify_token": "v"}},
+)
+print(channel.pk)
+"""
+FORGET_CHANNEL = """
+from chatdesk.chats.models import Chat, Contact
+from chatdesk.providers.models import Channel
+contacts = list(Chat.objects.filter(channel_id={channel_id}).values_list("contact_id", flat=True))
+Chat.objects.filter(channel_id={channel_id}).delete()
+Contact.objects.filter(pk__in=contacts, chats__isnull=True).delete()
+Channel.objects.filter(pk={channel_id}).delete()
+"""
+
+
+@contextmanager
+def whatsapp_channel_to(server: Server, fake_graph: FakeGraph, name: str) -> Iterator[int]:
+    """A WhatsApp channel (its id) for one test; its chats and their contacts go after."""
+    script = FAKE_GRAPH_CHANNEL.format(
+        name=name,
+        phone_number_id=fake_graph.phone_number_id,
+        graph_api_url=fake_graph.graph_api_url,
+        access_token=fake_graph.access_token,
+        app_secret=FAKE_GRAPH_APP_SECRET,
+    )
+    channel_id = int(server.chatdesk("shell", "-c", script).strip().splitlines()[-1])
+    try:
+        yield channel_id
+    finally:
+        server.chatdesk("shell", "-c", FORGET_CHANNEL.format(channel_id=channel_id))
+
+
+def post_whatsapp_webhook(server: Server, channel_id: int, payload: Any) -> dict[str, Any]:
+    """Post ``payload`` to the channel's webhook, signed as Meta signs; the desk's answer."""
+    body = json.dumps(payload).encode()
+    response = httpx.post(
+        f"{server.url}/webhooks/whatsapp/{channel_id}",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            whatsapp.SIGNATURE_HEADER: whatsapp.signature_for(body, FAKE_GRAPH_APP_SECRET),
+        },
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer

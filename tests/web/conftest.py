@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from django.test import Client
 
 from chatdesk.accounts.models import User
 from chatdesk.chats.models import Chat
 from chatdesk.providers.models import Channel
 from tests.support import chats
 from tests.support.chats import ChatMaker
-
-
-@pytest.fixture
-def client_as(db: Any) -> Callable[[User], Client]:
-    """``client_as(alice)``: a test client with alice's session."""
-
-    def make(user: User) -> Client:
-        client = Client()
-        client.force_login(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

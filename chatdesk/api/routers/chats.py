@@ -9,6 +9,7 @@ from typing import Any, Literal
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema, Status
 
+from chatdesk.accounts.models import Role
 from chatdesk.api.routers import acting_user
 from chatdesk.api.schemas import IdFilter, errors
 from chatdesk.chats import access, queries
@@ -143,6 +144,15 @@ class MessageOut(Schema):
     error_reason: str
     provider_message_id: str | None
     created_at: datetime
+
+    @staticmethod
+    def resolve_text(obj: Message, context: Any) -> str:
+        """A message the customer deleted keeps its text for supervisors and admins only."""
+        request = (context or {}).get("request")
+        user = getattr(request, "user", None)
+        if obj.media.get("revoked_at") and getattr(user, "role", "agent") == Role.AGENT:
+            return ""
+        return obj.text
 
     @staticmethod
     def resolve_template(obj: Message) -> dict[str, Any] | None:

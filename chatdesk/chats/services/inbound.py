@@ -108,6 +108,12 @@ def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored | None
     identity = identity_of(inbound)
     if inbound.is_system:
         return _store_system_message(channel, inbound, identity, now=now)
+    if inbound.edits or inbound.revokes:
+        return _amend(channel, inbound, identity, now=now)
+    if inbound.from_business_phone:
+        return _join_without_moving_the_window(
+            channel, inbound, identity, now=now, direction=Direction.OUT
+        )
     chat = _open_conversation(channel, identity)
     if chat is not None and _tells_more(chat.contact, identity):
         # A number or an id this contact lacks: link it, or fold in the contact it names.
@@ -150,7 +156,7 @@ def store_message(*, channel: Channel, inbound: InboundMessage) -> Stored | None
         direction=Direction.IN,
         content_type=inbound.content_type,
         text=inbound.text,
-        media=inbound.media,
+        media=_with_reply_link(channel, inbound.media),
         provider_message_id=inbound.provider_message_id,
         provider_timestamp=inbound.timestamp,
         created_at=now,
@@ -175,7 +181,26 @@ def _store_system_message(
     changed = None
     if change is not None:
         changed = change_identifier(field=change.field, old=change.old, new=change.new)
-    contact = changed or Contact.objects.filter(identity.matching()).order_by("id").first()
+    return _join_without_moving_the_window(
+        channel, inbound, identity, now=now, contact=changed, content_type=ContentType.SYSTEM
+    )
+
+
+def _join_without_moving_the_window(
+    channel: Channel,
+    inbound: InboundMessage,
+    identity: Identity,
+    *,
+    now: datetime,
+    contact: Contact | None = None,
+    direction: str = Direction.IN,
+    content_type: str = "",
+) -> Stored | None:
+    """A message that is not the customer writing (a provider's notice, what the business
+    sent from its phone, an edit of a message the desk never had): into the contact's
+    open conversation on the channel, else their latest chat there, neither started nor
+    reopened, the window unmoved; None when the contact has no chat there."""
+    contact = contact or Contact.objects.filter(identity.matching()).order_by("id").first()
     if contact is None:
         return None
     chats = Chat.objects.select_for_update(of=("self",)).filter(contact=contact, channel=channel)
@@ -184,19 +209,70 @@ def _store_system_message(
         chat = chats.order_by("-created_at", "-id").first()
     if chat is None:
         return None
+    media = dict(inbound.media)
+    if inbound.from_business_phone:
+        media["from_business_phone"] = True
     message = Message.objects.create(
         chat=chat,
         channel=channel,
-        direction=Direction.IN,
-        content_type=ContentType.SYSTEM,
+        direction=direction,
+        content_type=content_type or inbound.content_type,
         text=inbound.text,
-        media=inbound.media,
+        media=_with_reply_link(channel, media),
         provider_message_id=inbound.provider_message_id,
         provider_timestamp=inbound.timestamp,
+        status=DeliveryStatus.SENT if direction == Direction.OUT else None,
         created_at=now,
     )
     live_events.message_event(LiveEventType.MESSAGE_CREATED, message)
     return Stored(message, chat)
+
+
+def _amend(
+    channel: Channel, inbound: InboundMessage, identity: Identity, *, now: datetime
+) -> Stored | None:
+    """The customer edited or took back a message: the original changes (an edit keeps the
+    first text beside the new one; a revoke keeps the text, shown to supervisors only), the
+    window does not move. An original the desk never had is shown as a message of its own."""
+    original = (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("chat")
+        .filter(
+            channel=channel,
+            direction=Direction.IN,
+            provider_message_id=inbound.edits or inbound.revokes,
+        )
+        .first()
+    )
+    if original is None:
+        return _join_without_moving_the_window(channel, inbound, identity, now=now)
+    media = dict(original.media)
+    at = inbound.timestamp.isoformat()
+    if inbound.revokes:
+        media["revoked_at"] = at
+    else:
+        media.setdefault("original_text", original.text)
+        media["edited_at"] = at
+        original.text = inbound.text
+    original.media = media
+    original.save(update_fields=["text", "media"])
+    # "The message as it now is" (the same type as a status change, which clients apply).
+    live_events.message_event(LiveEventType.MESSAGE_STATUS, original)
+    return Stored(original, original.chat)
+
+
+def _with_reply_link(channel: Channel, media: dict[str, object]) -> dict[str, object]:
+    """The quoted message's id of ours, when the customer replied to one the desk has."""
+    quoted = media.get("reply_to")
+    if isinstance(quoted, str):
+        found = (
+            Message.objects.filter(channel=channel, provider_message_id=quoted)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if found is not None:
+            return {**media, "reply_to_message_id": found}
+    return media
 
 
 def _start_chat(

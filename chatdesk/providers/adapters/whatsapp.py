@@ -158,9 +158,23 @@ def _summary(kind: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     if kind == "interactive":
         if not isinstance(body, dict):
             raise MalformedPayload("the interactive message has no reply")
-        reply = _dict(body.get("button_reply") or body.get("list_reply") or body.get("nfm_reply"))
+        if body.get("type") == "nfm_reply":
+            return _flow_reply(_dict(body.get("nfm_reply")))
+        reply = _dict(body.get("button_reply") or body.get("list_reply"))
         title = reply.get("title") or reply.get("body") or ""
         return str(title), {"reply_id": reply.get("id", ""), "type": body.get("type", "")}
+    if kind == "order":
+        return _order(_dict(body))
+    if kind in ("edit", "revoke"):
+        if not isinstance(body, dict) or not _text_or_empty(body.get("original_message_id")):
+            raise MalformedPayload(f"the {kind} message has no 'original_message_id'")
+        if kind == "revoke":
+            return "[Message deleted]", {}
+        edited = _dict(body.get("message"))
+        edited_kind = _text_or_empty(edited.get("type")) or "text"
+        if edited_kind == "edit" or edited_kind == "revoke":
+            raise MalformedPayload("an edit's 'message' cannot be another edit")
+        return _summary(edited_kind, edited)
     if kind == "button":
         if not isinstance(body, dict):
             raise MalformedPayload("the button message has no button")
@@ -178,13 +192,80 @@ def _summary(kind: str, message: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         return text, {"message_id": body.get("message_id", ""), "emoji": emoji}
     errors = message.get("errors")
     errors = errors if isinstance(errors, list) else []
-    title = _first_error(errors).get("title") or ""
-    return (f"[Unsupported message] {title}".strip(), {"errors": errors})
+    first = _first_error(errors)
+    reason = str(first.get("title") or "")
+    details = _dict(first.get("error_data")).get("details")
+    if isinstance(details, str) and details and details != reason:
+        reason = f"{reason}: {details}" if reason else details
+    return (f"[Unsupported message] {reason}".strip(), {"errors": errors})
+
+
+def _flow_reply(reply: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A WhatsApp Flow's answers (``nfm_reply``): ``response_json`` is a JSON string."""
+    answers: Any = {}
+    raw = reply.get("response_json")
+    if isinstance(raw, str):
+        try:
+            answers = load_json(raw.encode())
+        except MalformedPayload:
+            answers = {}
+    fields = (
+        {k: v for k, v in answers.items() if k != "flow_token"} if isinstance(answers, dict) else {}
+    )
+    shown = "; ".join(f"{k}: {v}" for k, v in list(fields.items())[:20])
+    title = _text_or_empty(reply.get("body")) or "Form sent"
+    return (
+        f"[Form] {title}" + (f" ({shown})" if shown else ""),
+        {"type": "nfm_reply", "flow_name": _text_or_empty(reply.get("name")), "answers": fields},
+    )
+
+
+def _order(order: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A cart from the catalogue: each item's quantity, retailer id and price."""
+    items = [i for i in (order.get("product_items") or []) if isinstance(i, dict)]
+    lines = []
+    for item in items[:50]:
+        quantity = item.get("quantity", "?")
+        product = item.get("product_retailer_id", "?")
+        price, currency = item.get("item_price"), item.get("currency") or ""
+        priced = f" at {price} {currency}".rstrip() if price is not None else ""
+        lines.append(f"{quantity} x {product}{priced}")
+    note = _text_or_empty(order.get("text"))
+    text = "[Order] " + ("; ".join(lines) or "no items") + (f". {note}" if note else "")
+    kept = {
+        "catalog_id": _text_or_empty(order.get("catalog_id")),
+        "items": [
+            {k: item.get(k) for k in ("product_retailer_id", "quantity", "item_price", "currency")}
+            for item in items
+        ],
+    }
+    return text, {"order": kept}
+
+
+def _extras(message: dict[str, Any]) -> dict[str, Any]:
+    """What Meta adds to any message: the message it answers (``context.id``), the
+    forwarded marks, and the ad the customer came from (``referral``)."""
+    extras: dict[str, Any] = {}
+    context = _dict(message.get("context"))
+    if quoted := _text_or_empty(context.get("id")):
+        extras["reply_to"] = quoted
+    if context.get("frequently_forwarded") is True:
+        extras["forwarded"] = "frequently"
+    elif context.get("forwarded") is True:
+        extras["forwarded"] = "once"
+    referral = _dict(message.get("referral"))
+    if referral:
+        keys = ("source_url", "source_type", "source_id", "headline", "body", "ctwa_clid")
+        extras["referral"] = {k: referral[k] for k in keys if isinstance(referral.get(k), str)}
+    return extras
 
 
 KNOWN_TYPES = frozenset(
     {"text", *MEDIA_TYPES, "location", "contacts", "interactive", "button", "reaction", "system"}
+    | {"order"}
 )
+# Not the customer writing anew: they change or take back a message already sent.
+AMENDING_TYPES = frozenset({"edit", "revoke"})
 
 
 @dataclass(frozen=True)
@@ -257,18 +338,52 @@ def _inbound(message: Any, profiles: dict[str, Profile]) -> InboundMessage:
     if not sender and not user_id:
         raise MalformedPayload("a message has no 'from' and no 'from_user_id'")
     profile = profiles.get(sender) or profiles.get(user_id) or Profile()
+    content_type = kind if kind in KNOWN_TYPES else "unsupported"
+    amends = ""
+    if kind in AMENDING_TYPES:
+        amends = _dict(message.get(kind))["original_message_id"]
+        edited_kind = _text_or_empty(_dict(_dict(message.get(kind)).get("message")).get("type"))
+        content_type = edited_kind if edited_kind in KNOWN_TYPES else "text"
     return InboundMessage(
         provider_message_id=message_id,
         from_phone=sender,
         timestamp=timestamp,
-        content_type=kind if kind in KNOWN_TYPES else "unsupported",
+        content_type=content_type,
         text=text,
         contact_name=profile.name,
-        media=media,
+        media={**media, **_extras(message)},
         from_user_id=user_id or profile.user_id,
         username=profile.username,
         is_system=kind == "system",
         identity_change=change,
+        edits=amends if kind == "edit" else "",
+        revokes=amends if kind == "revoke" else "",
+    )
+
+
+def _echo(message: Any, profiles: dict[str, Profile]) -> InboundMessage:
+    """A message the business sent from the WhatsApp Business app on its phone
+    (``smb_message_echoes``): ``to`` / ``to_user_id`` name the customer."""
+    if not isinstance(message, dict):
+        raise MalformedPayload("a message echo must be an object")
+    to = _optional_text(message, "to", "a message echo")
+    to_user_id = _optional_text(message, "to_user_id", "a message echo")
+    kind = _need_text(message, "type", "a message echo")
+    message_id = _need_text(message, "id", "a message echo")
+    timestamp = _timestamp(_need(message, "timestamp", "a message echo"))
+    if not to and not to_user_id:
+        raise MalformedPayload("a message echo has no 'to' and no 'to_user_id'")
+    text, media = _summary(kind, message)
+    profile = profiles.get(to) or profiles.get(to_user_id) or Profile()
+    return InboundMessage(
+        provider_message_id=message_id,
+        from_phone=to,
+        timestamp=timestamp,
+        content_type=kind if kind in KNOWN_TYPES else "unsupported",
+        text=text,
+        media=media,
+        from_user_id=to_user_id or profile.user_id,
+        from_business_phone=True,
     )
 
 
@@ -317,7 +432,16 @@ def parse(raw_body: bytes, *, end_keyword: str = "") -> WebhookBatch:
             value = _need(change, "value", "a change")
             if not isinstance(value, dict):
                 raise MalformedPayload("a change's 'value' must be an object")
-            if change.get("field", "messages") != "messages":
+            field = change.get("field", "messages")
+            if field == "smb_message_echoes":
+                profiles = _profiles(value)
+                for echo in _list(value, "message_echoes", "a change's value"):
+                    try:
+                        messages.append(_echo(echo, profiles))
+                    except MalformedPayload as exc:
+                        unreadable.append(Unreadable(str(exc), echo, item_id(echo)))
+                continue
+            if field != "messages":
                 continue  # template status updates and others are handled elsewhere
             profiles = _profiles(value)
             for message in _list(value, "messages", "a change's value"):
