@@ -8,7 +8,6 @@ supervises, ``ada`` is the admin, ``carol`` is a customer. Their helpers live in
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,20 +23,6 @@ from tests.support import webhooks
 from tests.support.personas import ApiClient, make_online, make_user
 
 pytest_plugins = ["tests.support.fakes_plugin", "tests.support.processes"]
-
-TESTS = Path(__file__).parent
-# Tests that stop services of their own and load the whole machine: under ``make test``
-# (``pytest -n N --dist loadgroup``) they run one after the other on one worker, while the
-# other workers run everything else.
-WHOLE_MACHINE = (TESTS / "chaos", TESTS / "bench")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Before pytest-xdist reads the groups (its hook names each test after its group)."""
-    for item in items:
-        if any(item.path.is_relative_to(folder) for folder in WHOLE_MACHINE):
-            item.add_marker(pytest.mark.xdist_group("whole-machine"))
 
 
 @pytest.fixture(autouse=True)

@@ -203,6 +203,9 @@ def test_a_revoked_message_is_shown_deleted_its_text_for_supervisors_only(
     messages = f"/chats/{original.chat_id}/messages"
     assert api_as(alice).get(messages).json()["items"][0]["text"] == ""
     assert api_as(sam).get(messages).json()["items"][0]["text"] == "my card number is 4111"
+    # The lists' preview of the latest message says it was deleted, to everyone.
+    agent_list = client_as(alice).get("/agent/").content.decode()
+    assert "[Message deleted]" in agent_list and "4111" not in agent_list
 
 
 def test_what_the_business_sent_from_its_phone_shows_as_the_business_phone(

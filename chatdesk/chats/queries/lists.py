@@ -3,7 +3,18 @@ and the read that pairs a list with the newest live-event seq."""
 
 from __future__ import annotations
 
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce, NullIf
 
 from chatdesk.chats.models import Chat, Direction, Message
@@ -32,7 +43,18 @@ def with_unread(chats: QuerySet[Chat]) -> QuerySet[Chat]:
 # happened after the page was read.
 
 # A list shows each chat's latest message. Customer text: the templates autoescape it.
+DELETED_PREVIEW = "[Message deleted]"
 _LATEST_MESSAGE = Message.objects.filter(chat=OuterRef("pk")).order_by("-created_at", "-id")
+
+# What the preview says of it: its text, or that the customer deleted it (the deleted text
+# is for supervisors only, and lists are every role's).
+_LATEST_SHOWN = _LATEST_MESSAGE.annotate(
+    shown=Case(
+        When(media__has_key="revoked_at", then=Value(DELETED_PREVIEW)),
+        default=F("text"),
+        output_field=TextField(),
+    )
+).values("shown")[:1]
 
 # Who wrote it, for the preview's "You:" or name (User.name: the display name, else the
 # username); empty for the contact's messages and the desk's automatic replies.
@@ -72,7 +94,7 @@ def read_lists(chats: QuerySet[Chat], limit: int | None = None) -> tuple[list[Ch
         # reads all the contacts to do it) only for most of them to be dropped.
         chats = chats.filter(pk__in=chats.values("pk")[:limit])
     annotated: QuerySet[Chat] = chats.annotate(
-        last_text=Subquery(_LATEST_MESSAGE.values("text")[:1]),
+        last_text=Subquery(_LATEST_SHOWN),
         last_direction=Subquery(_LATEST_MESSAGE.values("direction")[:1]),
         last_author_id=Subquery(_LATEST_MESSAGE.values("author_id")[:1]),
         last_author_name=Subquery(_LATEST_AUTHOR_NAME),
