@@ -260,7 +260,7 @@ def load(
             "chats_contact",
             CONTACT_COLUMNS,
             (
-                _row(c, f"+2782{c:08d}", f"Contact {c}" if c % 7 else "", "", since, since)
+                _row(c, f"+2782{c:08d}", f"Contact {c}" if c % 7 else "", "", "", since, since)
                 for c in range(1, sizes.contacts + 1)
             ),
         )
@@ -390,7 +390,7 @@ def _load_people(conn: psycopg.Connection, plan: Plan, now: float) -> dict[str, 
     return out
 
 
-CONTACT_COLUMNS = ["id", "phone", "name", "username", "created_at", "updated_at"]
+CONTACT_COLUMNS = ["id", "phone", "name", "username", "email", "created_at", "updated_at"]
 USER_COLUMNS = [
     "id", "password", "last_login", "is_superuser", "username", "first_name", "last_name",
     "email", "is_staff", "is_active", "date_joined", "role", "display_name", "capacity",

@@ -33,6 +33,7 @@ class Contact(models.Model):
         max_length=64, unique=True, null=True, blank=True, help_text="Web chat visitor id"
     )
     name = models.CharField(max_length=200, blank=True)
+    email = models.EmailField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

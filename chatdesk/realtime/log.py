@@ -39,6 +39,7 @@ class ContactData(TypedDict):
     name: str
     provider_user_id: str | None
     username: str
+    email: str
 
 
 class ChatFields(TypedDict):

@@ -163,6 +163,7 @@ def chat_data(chat: Chat) -> ChatFields:
             "name": contact.name,
             "provider_user_id": contact.provider_user_id,
             "username": contact.username,
+            "email": contact.email,
         },
         "agent_id": chat.agent_id,
         "department_id": chat.department_id,

@@ -361,6 +361,7 @@ def test_one_chat_in_full(api_as, sam, alice, sales, desk):
             "name": chat.contact.name,
             "provider_user_id": None,
             "username": "",
+            "email": "",
         },
         "agent_id": alice.pk,
         "department_id": sales.pk,

@@ -288,6 +288,7 @@ def test_the_api_shows_the_new_identifiers_and_keeps_phone(wa_channel, alice, ap
         "name": "Lerato",
         "provider_user_id": BSUID,
         "username": "lerato.m",
+        "email": "",
     }
     listed = api_as(alice).get("/chats").json()["items"][0]["contact"]
     assert listed == contact

@@ -68,6 +68,7 @@ class ContactOut(Schema):
         "id (BSUID); null when none"
     )
     username: str = Field(description="The contact's WhatsApp username, or empty")
+    email: str = Field(description="The contact's e-mail address, or empty")
 
 
 class ChatOut(Schema):
@@ -202,6 +203,7 @@ def chat_fields(view: ChatView) -> dict[str, Any]:
             "name": chat.contact.name,
             "provider_user_id": chat.contact.provider_user_id,
             "username": chat.contact.username,
+            "email": chat.contact.email,
         },
         "agent_id": chat.agent_id,
         "department_id": chat.department_id,
