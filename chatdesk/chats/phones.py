@@ -25,10 +25,11 @@ def to_e164(raw: str, *, default_region: str | None = None) -> str:
         raise BadInput(f"{raw!r} is not a possible phone number.")
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     # Parsing drops a national prefix written after the country code (+27 0 82…), and a
-    # number written with two (+27 00 4…) loses one per pass: parse again until nothing
-    # changes, so a number normalised twice is the number normalised once. (The contact
-    # is looked up by one and stored by the other: they must never differ.)
-    for _ in range(3):
+    # number written with several (+43 0000 1234) loses one per pass: parse again until
+    # nothing changes, so a number normalised twice is the number normalised once. (The
+    # contact is looked up by one and stored by the other: they must never differ.) Each
+    # pass that changes the number shortens it, so its length bounds the passes.
+    for _ in range(len(e164)):
         again = phonenumbers.parse(e164, None)
         if not phonenumbers.is_possible_number(again):
             break

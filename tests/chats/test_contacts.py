@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from chatdesk.chats.models import Contact
@@ -37,6 +37,8 @@ def test_upsert_creates_once_and_updates_the_name(db):
     assert Contact.objects.get().name == "Carol Customer"
 
 
+@example("+43000001234")  # one national prefix too many for three passes (found by hypothesis)
+@example("+4300000000000")
 @given(st.from_regex(r"\+?[1-9][0-9]{0,2}0{0,3}[0-9]{4,11}", fullmatch=True))
 def test_normalising_twice_is_normalising_once(raw: str) -> None:
     try:
