@@ -256,11 +256,13 @@ def test_what_the_business_sent_from_its_phone_shows_as_the_business_phone(
 
 
 def test_only_the_customer_writing_moves_the_window(wa_channel):
-    first_message(wa_channel)
+    start = int(now_ts())
+    first = wa_text("hello", "wamid.FIRST", timestamp=start)
+    post_whatsapp(Client(), wa_channel, wa_payload(first))
     chat = Chat.objects.get()
     before = chat.last_inbound_at
     assert before is not None
-    later = wa_text("a real message", "wamid.LATER", timestamp=int(now_ts(3600)))
+    later = wa_text("a real message", "wamid.LATER", timestamp=start + 3600)
     post_whatsapp(Client(), wa_channel, wa_payload(later))
     chat.refresh_from_db()
     assert chat.last_inbound_at == before + timedelta(hours=1)
