@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.support.browser import SCREENSHOTS as DOCS
-from tests.support.browser import Server, wait_until_settled
+from tests.support.browser import Server
 from tests.support.live_pages import (
     LIVE_DEADLINE_MS,
     Stream,
@@ -78,7 +78,10 @@ def on_duty(server: Server) -> Iterator[Callable[[str], None]]:
 
 def assign_with_dialog(supervisor: Page, row_name: str, agent: str) -> None:
     row = supervisor.locator(".sv-row").filter(has_text=row_name)
-    wait_until_settled(supervisor)
+    # Half a second without a request: a live refresh of the lists has come and gone, so
+    # the row clicked is not swapped out under the click (settling on htmx alone was not
+    # enough: a refresh the socket triggers a moment later replaced it).
+    supervisor.wait_for_load_state("networkidle")
     row.hover()
     row.get_by_role("button", name="Assign").click()
     dialog = supervisor.get_by_role("dialog")
@@ -217,7 +220,7 @@ def test_opening_a_chat_during_a_live_refresh_of_the_lists_is_not_lost(
 ):
     supervisor = new_page()
     open_signed_in(supervisor, "sam", "/supervisor/", Stream())
-    wait_until_settled(supervisor)
+    supervisor.wait_for_load_state("networkidle")
     row = (
         supervisor.get_by_role("region", name="Open chats")
         .locator(".sv-row")
