@@ -31,7 +31,6 @@ from tests.support.browser import (
     wait_until_up,
     whatsapp_channel_to,
 )
-from tests.support.command_forks import CommandForks
 from tests.support.scratch import (
     CHATDESK,
     FAST_HASHER,
@@ -83,9 +82,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, desk_template: Template) ->
         wait_until_up(base, process, log_path)
         if worker.poll() is not None:
             pytest.fail(f"the worker exited with {worker.returncode}:\n{read(tmp / 'worker.log')}")
-        commands = CommandForks(env, tmp)
-        running.callback(commands.close)
-        yield Server(url=base, env=env, cwd=tmp, commands=commands)
+        yield Server(url=base, env=env, cwd=tmp)
 
 
 @pytest.fixture(scope="package")

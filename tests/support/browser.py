@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from chatdesk.providers.adapters import whatsapp
-from tests.support.command_forks import CommandForks
 from tests.support.fakes import FakeGraph
 from tests.support.personas import PASSWORD
+from tests.support.scratch import CHATDESK
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -141,12 +141,18 @@ class Server:
     url: str
     env: dict[str, str]
     cwd: Path
-    commands: CommandForks
 
     def chatdesk(self, *args: str) -> str:
-        """Run ``chatdesk ARGS`` against the server's database (in a fork of the command
-        runner, which has set Django up once); its stdout."""
-        result = self.commands.run(list(args), timeout=120)
+        """Run ``chatdesk ARGS`` against the server's database; its stdout."""
+        result = subprocess.run(
+            [CHATDESK, *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         if result.returncode != 0:
             pytest.fail(f"chatdesk {args[0]} failed ({result.returncode}):\n{result.stderr}")
         return result.stdout
