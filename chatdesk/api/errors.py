@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DataError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
@@ -72,6 +73,19 @@ def install(api: NinjaAPI) -> None:
         # integer over 64 bits): no such row can exist, and nothing was written.
         return api.create_response(
             request, {"detail": "A number in this request is too large to be an id."}, status=400
+        )
+
+    @api.exception_handler(DataError)
+    def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+        # A value the database cannot keep as given (PostgreSQL refuses NUL characters in
+        # text; a number past a column's range): the statement failed, nothing was written.
+        return api.create_response(
+            request,
+            {
+                "detail": "A value in this request cannot be stored as given: text may not "
+                "contain NUL characters, and numbers must fit their field."
+            },
+            status=400,
         )
 
     @api.exception_handler(HttpError)

@@ -50,3 +50,18 @@ def test_malformed_json_is_a_400(api_as, ada):
     )
     assert response.status_code == 400
     assert response.json()["detail"]
+
+
+def test_a_nul_character_is_refused_with_a_sentence_and_nothing_is_written(api_as, ada):
+    from django.db import connection
+
+    from chatdesk.routing.models import Department
+
+    before = Department.objects.count()
+    response = api_as(ada).post("/departments", {"name": "Sales", "description": "a\x00b"})
+    if connection.vendor == "postgresql":  # PostgreSQL refuses NUL in text; SQLite keeps it
+        assert response.status_code == 400
+        assert "NUL characters" in response.json()["detail"]
+        assert Department.objects.count() == before
+    else:
+        assert response.status_code == 201
